@@ -3,7 +3,7 @@
 mod detect_support;
 
 use chrono::{Duration, TimeZone, Utc};
-use detect_support::{alert, at, sdk_config, unique};
+use detect_support::{Moto, alert, at, unique};
 use jcwatch_aws::alerts::{DynamoAlertStore, create_alerts_table};
 use jcwatch_aws::state::{DynamoStateStore, create_state_table};
 use jcwatch_detection::store::{
@@ -11,7 +11,7 @@ use jcwatch_detection::store::{
 };
 
 async fn alert_store() -> (DynamoAlertStore, aws_sdk_dynamodb::Client, String) {
-    let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    let client = Moto::connect().await.dynamodb();
     let table = unique("alerts");
     create_alerts_table(&client, &table)
         .await
@@ -20,7 +20,7 @@ async fn alert_store() -> (DynamoAlertStore, aws_sdk_dynamodb::Client, String) {
 }
 
 async fn state_store() -> DynamoStateStore {
-    let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    let client = Moto::connect().await.dynamodb();
     let table = unique("state");
     create_state_table(&client, &table)
         .await

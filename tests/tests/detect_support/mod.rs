@@ -1,49 +1,13 @@
-//! Helpers shared by the `detect_*` integration tests: the emulator's SDK configuration,
-//! unique resource names, and alerts and tables to work with.
+//! Helpers shared by the `detect_*` integration tests: alerts to work with, and the
+//! emulator harness of `jcwatch_tests::moto`.
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
 use chrono::{DateTime, TimeZone, Utc};
 use jcwatch_model::{Alert, Area, Route, Severity, Source};
+use std::collections::BTreeMap;
 
-/// The emulator endpoint from `JCWATCH_TEST_AWS_ENDPOINT`; the test fails without it.
-pub fn endpoint() -> String {
-    std::env::var("JCWATCH_TEST_AWS_ENDPOINT").unwrap_or_else(|_| {
-        panic!(
-            "JCWATCH_TEST_AWS_ENDPOINT is not set: start the local AWS emulator with \
-             `.ci/emulators start` (or `moto_server -H 127.0.0.1 -p 5055`) and export \
-             JCWATCH_TEST_AWS_ENDPOINT=http://127.0.0.1:5055"
-        )
-    })
-}
-
-pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "static"))
-        .load()
-        .await
-}
-
-/// A name no other test uses: the prefix plus nanoseconds and a counter.
-pub fn unique(prefix: &str) -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_nanos();
-    format!(
-        "{prefix}-{nanos}-{}",
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
+pub use jcwatch_tests::moto::{Moto, unique_name as unique};
 
 pub fn at(minute: u32, second: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 5, 6, 10, minute, second)
