@@ -3,6 +3,7 @@
 //! rendering of notifications for email and Slack.
 
 pub mod config;
+pub mod detect;
 pub mod escape;
 mod interim;
 pub mod memory;
@@ -10,5 +11,8 @@ pub mod render;
 pub mod store;
 
 pub use config::{Config, ConfigError, ConfigErrors};
+pub use detect::{
+    BatchReport, DetectError, Detector, ErrorCategory, Evaluation, RawBatch, RuleEngine,
+};
 pub use render::{RenderOptions, render, sns_message};
 pub use store::{AlertQuery, AlertStore, Delivery, Recorded, StateEntry, StateStore, StoreError};
