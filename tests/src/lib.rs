@@ -1,1 +1,3 @@
-//! placeholder
+//! Shared helpers of the integration tests.
+
+pub mod infra;

@@ -60,7 +60,7 @@ data "aws_iam_policy_document" "poll" {
   statement {
     sid       = "ReadAndAdvanceTheCursor"
     effect    = "Allow"
-    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
     resources = [aws_dynamodb_table.cursor.arn]
   }
 
@@ -152,7 +152,7 @@ data "aws_iam_policy_document" "detect" {
   statement {
     sid       = "MergeRuleState"
     effect    = "Allow"
-    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
+    actions   = ["dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.state.arn]
   }
 

@@ -19,7 +19,7 @@ locals {
 
   # The alerts table's index for listing alerts by time. The detect function writes
   # gsi1pk (organisation id, or "all") and gsi1sk (first_seen, RFC 3339) on every alert.
-  alerts_by_time_index = "gsi1"
+  alerts_by_time_index = "by_time"
 
   config_s3_uri = "s3://${aws_s3_bucket.config.id}/${aws_s3_object.config.key}"
 
@@ -44,6 +44,7 @@ locals {
     POLL_LAG          = var.poll_lag
     POLL_OVERLAP      = var.poll_overlap
     POLL_BACKFILL     = var.poll_backfill
+    POLL_SHARD_SIZE   = var.poll_shard_size == null ? null : tostring(var.poll_shard_size)
     JCWATCH_CONFIG_S3 = local.config_s3_uri
   }
 

@@ -67,7 +67,7 @@ resource "aws_dynamodb_table" "state" {
   tags = local.tags
 }
 
-# Alerts, created with a conditional put; the gsi1 index lists them by time.
+# Alerts, created with a conditional put; the by_time index lists them by time.
 resource "aws_dynamodb_table" "alerts" {
   name                        = "${var.name}-alerts"
   billing_mode                = "PAY_PER_REQUEST"

@@ -129,6 +129,17 @@ variable "poll_backfill" {
   }
 }
 
+variable "poll_shard_size" {
+  description = "How many organisations one poll invocation polls; with more organisations the rest are handed to further invocations of the poll function. Null keeps the function's default."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.poll_shard_size == null || (try(var.poll_shard_size >= 1 && var.poll_shard_size <= 1000 && floor(var.poll_shard_size) == var.poll_shard_size, false))
+    error_message = "poll_shard_size must be a whole number from 1 to 1000, or null."
+  }
+}
+
 variable "duet_emails" {
   description = "Addresses that receive DUET (\"did you expect this?\") notifications: SNS messages whose route attribute is duet."
   type        = list(string)
