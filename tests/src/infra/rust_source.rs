@@ -14,8 +14,9 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-/// One source file: its text raw, with comments blanked, and with comments, string
-/// contents and test-only items blanked (`code`).
+/// One source file with its test-only items blanked, in two forms: with comments blanked
+/// (`without_comments`, for string literals) and with comments and string contents
+/// blanked (`code`, for structure).
 #[derive(Debug, Clone)]
 pub struct SourceFile {
     pub path: PathBuf,
@@ -40,8 +41,10 @@ impl SourceFile {
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect::<Vec<_>>()
             .join("/");
-        let without_comments = blank(raw, false);
-        let code = blank_test_items(&blank(raw, true));
+        let no_strings = blank(raw, true);
+        let test_items = test_item_ranges(&no_strings);
+        let without_comments = blank_ranges(&blank(raw, false), &test_items);
+        let code = blank_ranges(&no_strings, &test_items);
         SourceFile {
             path: path.to_path_buf(),
             shown,
@@ -207,14 +210,14 @@ fn char_literal_len(rest: &str) -> Option<usize> {
     (rest.as_bytes().get(len) == Some(&b'\'')).then_some(len)
 }
 
-/// Blanks every item annotated `#[cfg(test)]` (a test module, function or impl), in text
-/// whose comments and strings are already blank.
-pub fn blank_test_items(code: &str) -> String {
+/// The byte ranges of the items annotated `#[cfg(test)]` (a test module, function or
+/// impl), found in text whose comments and strings are already blank.
+pub fn test_item_ranges(code: &str) -> Vec<std::ops::Range<usize>> {
     static CFG_TEST: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"#\s*\[\s*cfg\s*\(\s*test\s*\)\s*\]").expect("regex"));
-    let mut out = code.as_bytes().to_vec();
+    let bytes = code.as_bytes();
+    let mut ranges = Vec::new();
     for found in CFG_TEST.find_iter(code) {
-        let bytes = code.as_bytes();
         let mut i = found.end();
         // The item ends at the first `;` outside braces or at the brace closing its body.
         let mut depth = 0usize;
@@ -236,13 +239,22 @@ pub fn blank_test_items(code: &str) -> String {
             }
             i += 1;
         }
-        for byte in &mut out[found.start()..i.min(bytes.len())] {
+        ranges.push(found.start()..i.min(bytes.len()));
+    }
+    ranges
+}
+
+/// `text` with the given byte ranges replaced by spaces (newlines kept).
+pub fn blank_ranges(text: &str, ranges: &[std::ops::Range<usize>]) -> String {
+    let mut out = text.as_bytes().to_vec();
+    for range in ranges {
+        for byte in &mut out[range.clone()] {
             if *byte != b'\n' {
                 *byte = b' ';
             }
         }
     }
-    String::from_utf8(out).unwrap_or_else(|_| code.to_owned())
+    String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
 }
 
 /// An environment-variable constant: `pub const CURSOR_TABLE_ENV: &str = "CURSOR_TABLE";`.
