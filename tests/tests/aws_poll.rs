@@ -9,12 +9,13 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use jcwatch_aws::{
-    DynamoCursorStore, JumpCloudCredential, LambdaBatchSink, LambdaInvoker, S3ConfigLoader,
-    S3Error, SecretError, SecretLoader, SecretText, SnsNotifier,
+    DynamoCursorStore, LambdaBatchSink, LambdaInvoker, S3ConfigLoader, S3Error, SecretError,
+    SecretLoader, SnsNotifier,
 };
 use jcwatch_core::ports::{
     BatchSink, Cursor, CursorStore, Notification, Notifier, SeenEvent, StoreError,
 };
+use jcwatch_dirinsights::Credential;
 use jcwatch_model::{Batch, Event, Route, Severity};
 use jcwatch_tests::moto::{Moto, MotoLambda};
 use serde_json::{Value, json};
@@ -195,6 +196,17 @@ async fn publishing_to_a_missing_topic_is_an_error_naming_the_topic() {
     assert!(error.to_string().contains("no-such-topic"), "{error}");
 }
 
+/// (kind, client id, secret value), to compare credentials in assertions.
+fn parts(credential: &Credential) -> (&'static str, Option<&str>, &str) {
+    match credential {
+        Credential::ApiKey(key) => ("api_key", None, key.expose()),
+        Credential::ServiceAccount {
+            client_id,
+            client_secret,
+        } => ("service_account", Some(client_id), client_secret.expose()),
+    }
+}
+
 #[tokio::test]
 async fn the_secret_loader_reads_all_three_shapes() {
     let moto = Moto::connect().await;
@@ -214,20 +226,11 @@ async fn the_secret_loader_reads_all_three_shapes() {
     let json_key = loader.load(&json_key).await.unwrap();
     let account = loader.load(&account).await.unwrap();
 
+    assert_eq!(parts(&plain), ("api_key", None, "plainkey123"));
+    assert_eq!(parts(&json_key), ("api_key", None, "jsonkey456"));
     assert_eq!(
-        plain,
-        JumpCloudCredential::ApiKey(SecretText::new("plainkey123"))
-    );
-    assert_eq!(
-        json_key,
-        JumpCloudCredential::ApiKey(SecretText::new("jsonkey456"))
-    );
-    assert_eq!(
-        account,
-        JumpCloudCredential::ServiceAccount {
-            client_id: "client-789".into(),
-            client_secret: SecretText::new("clientsecret000"),
-        }
+        parts(&account),
+        ("service_account", Some("client-789"), "clientsecret000")
     );
 }
 
