@@ -3,12 +3,14 @@
 //! Manager credential and the S3 configuration file. Each adapter is a small struct built
 //! from an SDK client and a resource name; none of them lets an SDK type escape.
 
+pub mod alerts;
 mod cursor;
 mod invoke;
 mod notify;
 mod s3;
 mod sdk;
 mod secret;
+pub mod state;
 
 pub use cursor::{DynamoCursorStore, MAX_CURSOR_ITEM_BYTES};
 pub use invoke::{InvokeError, LambdaBatchSink, LambdaInvoker, MAX_ASYNC_PAYLOAD_BYTES};
