@@ -87,6 +87,14 @@ impl Client {
     /// Builds a client; fails with every configuration problem named.
     pub fn new(config: ClientConfig) -> Result<Self, ConfigError> {
         let urls = config.validate()?;
+        for url in [&urls.events_url, &urls.token_url] {
+            if url.scheme() == "http" && !is_loopback(url) {
+                tracing::warn!(
+                    url = %url,
+                    "credentials will cross the network unencrypted; use https outside tests"
+                );
+            }
+        }
         let http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(config.connect_timeout)
@@ -509,6 +517,15 @@ async fn send_once(request: RequestBuilder) -> Result<Answer, reqwest::Error> {
     })
 }
 
+fn is_loopback(url: &Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// A header value that reqwest and hyper will not print.
 fn sensitive_header(value: &str) -> Result<HeaderValue, ClientError> {
     let mut header = HeaderValue::from_str(value).map_err(|_| ClientError::Rejected {
@@ -596,6 +613,19 @@ mod tests {
             );
         }
         assert!(org_header(Endpoint::Events, "5bf6defbdcd8233029e0c598").is_ok());
+    }
+
+    #[test]
+    fn only_loopback_hosts_count_as_loopback() {
+        for (url, expected) in [
+            ("http://127.0.0.1:8080/", true),
+            ("http://localhost/", true),
+            ("http://[::1]:9/", true),
+            ("http://api.jumpcloud.com/", false),
+            ("http://10.0.0.1/", false),
+        ] {
+            assert_eq!(is_loopback(&Url::parse(url).unwrap()), expected, "{url}");
+        }
     }
 
     #[test]

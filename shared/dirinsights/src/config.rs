@@ -85,6 +85,51 @@ pub enum Credential {
 }
 
 impl Credential {
+    /// Reads a stored credential (a Secrets Manager value, a file): either the bare API key,
+    /// or JSON `{"api_key": "..."}`, or JSON `{"client_id": "...", "client_secret": "..."}`.
+    ///
+    /// The error never quotes the text, which is secret.
+    pub fn from_secret_text(text: &str) -> Result<Self, ConfigError> {
+        let text = text.trim();
+        let refuse = |problem: String| ConfigError {
+            problems: vec![problem],
+        };
+        if text.is_empty() {
+            return Err(refuse("the stored credential is empty".to_owned()));
+        }
+        if !text.starts_with('{') {
+            return Ok(Self::ApiKey(Secret::new(text)));
+        }
+
+        let Ok(serde_json::Value::Object(fields)) = serde_json::from_str(text) else {
+            return Err(refuse(
+                "the stored credential starts like JSON but is not a JSON object".to_owned(),
+            ));
+        };
+        let field = |name: &str| {
+            fields
+                .get(name)
+                .and_then(serde_json::Value::as_str)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        match (field("api_key"), field("client_id"), field("client_secret")) {
+            (Some(key), None, None) => Ok(Self::ApiKey(Secret::new(key))),
+            (None, Some(client_id), Some(client_secret)) => Ok(Self::ServiceAccount {
+                client_id: client_id.to_owned(),
+                client_secret: Secret::new(client_secret),
+            }),
+            _ => {
+                let mut names: Vec<&str> = fields.keys().map(String::as_str).take(10).collect();
+                names.sort_unstable();
+                Err(refuse(format!(
+                    "the stored credential must hold a non-empty \"api_key\", or both \"client_id\" \
+                     and \"client_secret\" (and not both kinds); it has the keys {names:?}"
+                )))
+            }
+        }
+    }
+
     /// Every secret value this credential holds, to scrub from text that leaves the client.
     pub(crate) fn secrets(&self) -> Vec<&Secret> {
         match self {
@@ -313,6 +358,45 @@ mod tests {
 
             assert_eq!(validated.events_url.host_str(), Some(host));
             assert_eq!(validated.events_url.path(), "/insights/directory/v1/events");
+        }
+    }
+
+    #[test]
+    fn a_stored_credential_is_a_bare_key_or_json_of_either_kind() {
+        let bare = Credential::from_secret_text("jca_abc123\n").unwrap();
+        let json_key = Credential::from_secret_text(r#"{"api_key": "jca_abc123"}"#).unwrap();
+        let account =
+            Credential::from_secret_text(r#"{"client_id": "svc", "client_secret": "s3"}"#).unwrap();
+
+        assert!(matches!(bare, Credential::ApiKey(k) if k.expose() == "jca_abc123"));
+        assert!(matches!(json_key, Credential::ApiKey(k) if k.expose() == "jca_abc123"));
+        assert!(matches!(
+            account,
+            Credential::ServiceAccount { client_id, client_secret }
+                if client_id == "svc" && client_secret.expose() == "s3"
+        ));
+    }
+
+    #[test]
+    fn a_malformed_stored_credential_is_refused_without_quoting_it() {
+        let cases = [
+            ("", "is empty"),
+            (r#"{"api_key": "jca_secret1", "#, "not a JSON object"),
+            (
+                r#"{"client_id": "svc", "secret": "jca_secret1"}"#,
+                "\"client_secret\"",
+            ),
+            (
+                r#"{"api_key": "jca_secret1", "client_id": "a", "client_secret": "b"}"#,
+                "not both",
+            ),
+        ];
+
+        for (text, expected) in cases {
+            let error = Credential::from_secret_text(text).unwrap_err().to_string();
+
+            assert!(error.contains(expected), "{error}");
+            assert!(!error.contains("jca_secret1"), "{error}");
         }
     }
 
