@@ -15,4 +15,7 @@ pub use detect::{
     BatchReport, DetectError, Detector, ErrorCategory, Evaluation, RawBatch, RuleEngine,
 };
 pub use render::{RenderOptions, render, sns_message};
-pub use store::{AlertQuery, AlertStore, Delivery, Recorded, StateEntry, StateStore, StoreError};
+pub use store::{
+    AlertQuery, AlertStore, Delivery, LoadedState, Recorded, StateItem, StateMark, StateStore,
+    StoreError,
+};
