@@ -126,7 +126,8 @@ impl InvocationSummary {
             match org.outcome {
                 OrgOutcome::Completed => self.completed += 1,
                 OrgOutcome::Skipped => self.skipped += 1,
-                OrgOutcome::DeadlineReached => self.deadline_reached += 1,
+                // N.B. nothing interrupts a Lambda but its deadline; both stop cleanly.
+                OrgOutcome::DeadlineReached | OrgOutcome::Interrupted => self.deadline_reached += 1,
                 OrgOutcome::Conflict => self.conflicts += 1,
                 OrgOutcome::Failed { .. } => self.failed += 1,
             }
