@@ -17,4 +17,4 @@ pub use invoke::{InvokeError, LambdaBatchSink, LambdaInvoker, MAX_ASYNC_PAYLOAD_
 pub use notify::{MAX_PUBLISH_BYTES, SnsNotifier, sns_message};
 pub use s3::{S3ConfigLoader, S3Error, S3Location};
 pub use sdk::{load_sdk_config, s3_client};
-pub use secret::{JumpCloudCredential, SecretError, SecretLoader, SecretText, parse_secret};
+pub use secret::{SecretError, SecretLoader, parse_secret};

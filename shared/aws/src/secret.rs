@@ -1,46 +1,13 @@
 //! The JumpCloud credential from AWS Secrets Manager, read once per cold start.
 //!
 //! The secret holds one of: a bare API key, `{"api_key": "..."}`, or a service account
-//! `{"client_id": "...", "client_secret": "..."}`. Nothing here ever formats the value:
-//! errors name the secret and the shape that was wrong, and `Debug` prints a placeholder.
-
-use std::fmt;
+//! `{"client_id": "...", "client_secret": "..."}`. The result is the Directory Insights
+//! client's [`Credential`], whose secrets print as a placeholder; errors here name the secret
+//! and the shape that was wrong, never the value.
 
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
+use jcwatch_dirinsights::{Credential, Secret};
 use serde_json::Value;
-
-/// A secret string whose `Debug` and `Display` never show it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretText(String);
-
-impl SecretText {
-    pub fn new(value: impl Into<String>) -> Self {
-        SecretText(value.into())
-    }
-
-    /// The value, for the one place that must send it (an HTTP header or token request).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SecretText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SecretText(<redacted>)")
-    }
-}
-
-/// How jcwatch authenticates to JumpCloud.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JumpCloudCredential {
-    /// An administrator's API key, sent as `x-api-key`.
-    ApiKey(SecretText),
-    /// A service account, exchanged for a bearer token with the client-credentials grant.
-    ServiceAccount {
-        client_id: String,
-        client_secret: SecretText,
-    },
-}
 
 /// Why the credential could not be loaded. No variant carries the secret's value.
 #[derive(Debug, thiserror::Error)]
@@ -71,7 +38,7 @@ impl SecretLoader {
     }
 
     /// Loads and parses the credential held in `secret_id` (a name or an ARN).
-    pub async fn load(&self, secret_id: &str) -> Result<JumpCloudCredential, SecretError> {
+    pub async fn load(&self, secret_id: &str) -> Result<Credential, SecretError> {
         let output = self
             .client
             .get_secret_value()
@@ -105,7 +72,7 @@ impl SecretLoader {
 }
 
 /// Parses a secret's text into a credential (the pure half of [`SecretLoader::load`]).
-pub fn parse_secret(secret_id: &str, text: &str) -> Result<JumpCloudCredential, SecretError> {
+pub fn parse_secret(secret_id: &str, text: &str) -> Result<Credential, SecretError> {
     let malformed = |problem: &str| SecretError::Malformed {
         secret_id: secret_id.to_string(),
         problem: problem.to_string(),
@@ -123,7 +90,7 @@ pub fn parse_secret(secret_id: &str, text: &str) -> Result<JumpCloudCredential, 
                 "a bare API key must be one word without spaces or line breaks",
             ));
         }
-        return Ok(JumpCloudCredential::ApiKey(SecretText::new(text)));
+        return Ok(Credential::ApiKey(Secret::new(text)));
     }
 
     // serde_json's messages quote no input, only positions, so they are safe to pass on;
@@ -139,12 +106,12 @@ pub fn parse_secret(secret_id: &str, text: &str) -> Result<JumpCloudCredential, 
     };
 
     if let Some(api_key) = field("api_key")? {
-        return Ok(JumpCloudCredential::ApiKey(SecretText::new(api_key)));
+        return Ok(Credential::ApiKey(Secret::new(api_key)));
     }
     match (field("client_id")?, field("client_secret")?) {
-        (Some(client_id), Some(client_secret)) => Ok(JumpCloudCredential::ServiceAccount {
+        (Some(client_id), Some(client_secret)) => Ok(Credential::ServiceAccount {
             client_id,
-            client_secret: SecretText::new(client_secret),
+            client_secret: Secret::new(client_secret),
         }),
         (Some(_), None) => Err(malformed(
             "`client_id` is set but `client_secret` is missing",
@@ -164,24 +131,29 @@ mod tests {
 
     const ID: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:jc";
 
+    /// (kind, client id, secret value), to compare credentials in assertions.
+    fn parts(credential: &Credential) -> (&'static str, Option<&str>, &str) {
+        match credential {
+            Credential::ApiKey(key) => ("api_key", None, key.expose()),
+            Credential::ServiceAccount {
+                client_id,
+                client_secret,
+            } => ("service_account", Some(client_id), client_secret.expose()),
+        }
+    }
+
     #[test]
     fn a_bare_string_is_an_api_key() {
         let credential = parse_secret(ID, "  k3y-value\n").unwrap();
 
-        assert_eq!(
-            credential,
-            JumpCloudCredential::ApiKey(SecretText::new("k3y-value"))
-        );
+        assert_eq!(parts(&credential), ("api_key", None, "k3y-value"));
     }
 
     #[test]
     fn json_with_api_key_is_an_api_key() {
         let credential = parse_secret(ID, r#"{"api_key": "abc123"}"#).unwrap();
 
-        assert_eq!(
-            credential,
-            JumpCloudCredential::ApiKey(SecretText::new("abc123"))
-        );
+        assert_eq!(parts(&credential), ("api_key", None, "abc123"));
     }
 
     #[test]
@@ -189,13 +161,7 @@ mod tests {
         let credential =
             parse_secret(ID, r#"{"client_id": "cid", "client_secret": "csec"}"#).unwrap();
 
-        assert_eq!(
-            credential,
-            JumpCloudCredential::ServiceAccount {
-                client_id: "cid".into(),
-                client_secret: SecretText::new("csec"),
-            }
-        );
+        assert_eq!(parts(&credential), ("service_account", Some("cid"), "csec"));
     }
 
     #[test]
