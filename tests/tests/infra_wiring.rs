@@ -1221,3 +1221,21 @@ fn terraform_and_the_aws_provider_are_pinned_in_module_and_example() {
         );
     }
 }
+
+#[test]
+fn the_example_configuration_terraform_ships_is_accepted_by_the_functions() {
+    let path = example_dir().join("jcwatch.toml");
+
+    let loaded = jcwatch_detection::Config::load(Some(&path));
+
+    assert!(
+        loaded.is_ok(),
+        "{}",
+        loaded.err().map(|e| e.to_string()).unwrap_or_default()
+    );
+    let example = TfModule::load(&example_dir()).expect("the example parses");
+    let config_file = example
+        .variable_default("config_file")
+        .and_then(literal_string);
+    assert_eq!(config_file.as_deref(), Some("jcwatch.toml"));
+}
