@@ -244,6 +244,27 @@ fn an_adapter_only_the_cli_uses_does_not_widen_a_function_role() {
     assert!(!detect.calls.actions.contains_key("sqs:ReceiveMessage"));
 }
 
+#[test]
+fn an_adapter_method_counts_once_the_function_calls_it() {
+    let scratch = scratch();
+    edit(
+        &scratch.repo.join("functions/detect/src/main.rs"),
+        "    alerts.unnotified().await;\n",
+        "    alerts.unnotified().await;\n    alerts.everything().await;\n",
+    );
+
+    let problems = problems(&scratch);
+
+    assert_one_problem_containing(
+        &problems,
+        &[
+            "does not allow dynamodb:Scan",
+            "shared/aws/src/alerts.rs:",
+            ".scan()",
+        ],
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // The wiring check catches each kind of mismatch
 
