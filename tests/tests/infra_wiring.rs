@@ -244,6 +244,27 @@ fn an_adapter_only_the_cli_uses_does_not_widen_a_function_role() {
     assert!(!detect.calls.actions.contains_key("sqs:ReceiveMessage"));
 }
 
+#[test]
+fn an_adapter_method_counts_once_the_function_calls_it() {
+    let scratch = scratch();
+    edit(
+        &scratch.repo.join("functions/detect/src/main.rs"),
+        "    alerts.unnotified().await;\n",
+        "    alerts.unnotified().await;\n    alerts.everything().await;\n",
+    );
+
+    let problems = problems(&scratch);
+
+    assert_one_problem_containing(
+        &problems,
+        &[
+            "does not allow dynamodb:Scan",
+            "shared/aws/src/alerts.rs:",
+            ".scan()",
+        ],
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // The wiring check catches each kind of mismatch
 
@@ -1220,4 +1241,22 @@ fn terraform_and_the_aws_provider_are_pinned_in_module_and_example() {
             "{aws}"
         );
     }
+}
+
+#[test]
+fn the_example_configuration_terraform_ships_is_accepted_by_the_functions() {
+    let path = example_dir().join("jcwatch.toml");
+
+    let loaded = jcwatch_detection::Config::load(Some(&path));
+
+    assert!(
+        loaded.is_ok(),
+        "{}",
+        loaded.err().map(|e| e.to_string()).unwrap_or_default()
+    );
+    let example = TfModule::load(&example_dir()).expect("the example parses");
+    let config_file = example
+        .variable_default("config_file")
+        .and_then(literal_string);
+    assert_eq!(config_file.as_deref(), Some("jcwatch.toml"));
 }

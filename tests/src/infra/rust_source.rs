@@ -721,11 +721,14 @@ impl CrateSources {
     }
 }
 
-/// A function or method with a body: its name and the byte range of its body.
+/// A function or method with a body: its name, the byte range of its body, and whether
+/// it is defined inside an `impl` block (a method, reached only through `.name(` or a
+/// `::name` path, never through a variable of the same name).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FnItem {
     pub name: String,
     pub body: std::ops::Range<usize>,
+    pub is_method: bool,
 }
 
 /// Every `fn` with a body in `code` (comments and strings blank), nested ones included.
@@ -733,8 +736,11 @@ pub fn fn_items(code: &str) -> Vec<FnItem> {
     static FN: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"\bfn\s+([A-Za-z_][A-Za-z0-9_]*)").expect("regex"));
     let bytes = code.as_bytes();
+    let impls = impl_ranges(code);
     let mut items = Vec::new();
     for caps in FN.captures_iter(code) {
+        let start = caps.get(0).map_or(0, |m| m.start());
+        let is_method = impls.iter().any(|range| range.contains(&start));
         let name = caps[1].to_owned();
         let mut i = caps.get(0).map_or(0, |m| m.end());
         // The body is the first `{` outside the parameter list and generics; a `;` first
@@ -773,9 +779,51 @@ pub fn fn_items(code: &str) -> Vec<FnItem> {
         items.push(FnItem {
             name,
             body: open..close,
+            is_method,
         });
     }
     items
+}
+
+/// The byte ranges of the bodies of `impl` blocks.
+fn impl_ranges(code: &str) -> Vec<std::ops::Range<usize>> {
+    static IMPL: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\bimpl\b[^{;]*\{").expect("regex"));
+    let bytes = code.as_bytes();
+    IMPL.find_iter(code)
+        .map(|found| {
+            let open = found.end() - 1;
+            let mut depth = 0usize;
+            let mut close = bytes.len();
+            for (j, byte) in bytes.iter().enumerate().skip(open) {
+                match byte {
+                    b'{' => depth += 1,
+                    b'}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            close = j + 1;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            open..close
+        })
+        .collect()
+}
+
+/// Names used as methods or paths in `code`: `x.name(`, `x.name::<T>(` and `Path::name`.
+pub fn method_uses(code: &str) -> BTreeSet<String> {
+    static CALL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\.\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:::\s*<[^>]*>\s*)?\(").expect("regex")
+    });
+    static PATH: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"::\s*([A-Za-z_][A-Za-z0-9_]*)").expect("regex"));
+    CALL.captures_iter(code)
+        .chain(PATH.captures_iter(code))
+        .map(|caps| caps[1].to_owned())
+        .collect()
 }
 
 /// Every identifier used in `code` other than as the name of a `fn` being defined.
