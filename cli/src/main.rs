@@ -6,6 +6,7 @@
 
 mod error;
 mod poll;
+mod replay;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -31,6 +32,9 @@ struct Cli {
 enum Command {
     /// Read new Directory Insights events, continuing where the last run stopped.
     Poll(poll::PollArgs),
+    /// Send the batches in the detect function's dead-letter queue to it again.
+    #[command(name = "replay-dlq", alias = "replay")]
+    ReplayDlq(replay::ReplayArgs),
 }
 
 #[tokio::main]
@@ -50,6 +54,7 @@ async fn main() -> ExitCode {
 async fn run(command: Command) -> Result<ExitCode, CliError> {
     match command {
         Command::Poll(args) => poll::run(args).await,
+        Command::ReplayDlq(args) => replay::run(args).await,
     }
 }
 
