@@ -75,6 +75,15 @@ impl Trigger {
     }
 }
 
+/// The time the schedule fired, as the scheduler's input carries it (`time` in the
+/// EventBridge-shaped input, or `scheduled_time`), bounded for the log line.
+fn scheduled_time(payload: &Value) -> Option<String> {
+    ["time", "scheduled_time"]
+        .iter()
+        .find_map(|key| payload.get(key).and_then(Value::as_str))
+        .map(|t| t.chars().take(64).collect())
+}
+
 /// The deadline the poll stops at: Lambda's deadline less a margin of `margin`, but at most
 /// [`MAX_MARGIN_SHARE`] of the time left. A deadline already passed gives `now`.
 pub fn poll_deadline(
@@ -93,6 +102,9 @@ pub fn poll_deadline(
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct InvocationSummary {
     pub trigger: &'static str,
+    /// The schedule's `time` (or `scheduled_time`), when the event carries one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduled_time: Option<String>,
     pub orgs: usize,
     pub shards_dispatched: usize,
     pub shard_failures: usize,
@@ -126,7 +138,8 @@ impl InvocationSummary {
             match org.outcome {
                 OrgOutcome::Completed => self.completed += 1,
                 OrgOutcome::Skipped => self.skipped += 1,
-                OrgOutcome::DeadlineReached => self.deadline_reached += 1,
+                // N.B. nothing interrupts a Lambda but its deadline; both stop cleanly.
+                OrgOutcome::DeadlineReached | OrgOutcome::Interrupted => self.deadline_reached += 1,
                 OrgOutcome::Conflict => self.conflicts += 1,
                 OrgOutcome::Failed { .. } => self.failed += 1,
             }
@@ -136,6 +149,7 @@ impl InvocationSummary {
     fn log(&self) {
         info!(
             trigger = self.trigger,
+            scheduled_time = self.scheduled_time.as_deref(),
             orgs = self.orgs,
             shards_dispatched = self.shards_dispatched,
             shard_failures = self.shard_failures,
@@ -248,6 +262,7 @@ impl PollFunction {
 
         let mut summary = InvocationSummary {
             trigger: trigger.name(),
+            scheduled_time: scheduled_time(&payload),
             orgs: mine.len(),
             ..Default::default()
         };
@@ -451,6 +466,23 @@ mod tests {
                 "{payload}"
             );
         }
+    }
+
+    #[test]
+    fn the_scheduled_time_is_read_from_the_schedules_input() {
+        let eventbridge_shaped =
+            json!({"detail-type": "Scheduled Event", "time": "2026-12-03T17:05:00Z"});
+        let own = json!({"scheduled_time": "2026-12-03T17:10:00Z"});
+
+        assert_eq!(
+            scheduled_time(&eventbridge_shaped).as_deref(),
+            Some("2026-12-03T17:05:00Z")
+        );
+        assert_eq!(
+            scheduled_time(&own).as_deref(),
+            Some("2026-12-03T17:10:00Z")
+        );
+        assert_eq!(scheduled_time(&json!({})), None);
     }
 
     #[test]
