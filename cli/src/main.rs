@@ -8,6 +8,7 @@ mod error;
 mod poll;
 mod rules;
 mod scan;
+mod replay;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -37,6 +38,9 @@ enum Command {
     Scan(scan::ScanArgs),
     /// List the detection rules.
     Rules(rules::RulesArgs),
+    /// Send the batches in the detect function's dead-letter queue to it again.
+    #[command(name = "replay-dlq", alias = "replay")]
+    ReplayDlq(replay::ReplayArgs),
 }
 
 #[tokio::main]
@@ -58,6 +62,7 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
         Command::Poll(args) => poll::run(args).await,
         Command::Scan(args) => scan::run(args).await,
         Command::Rules(args) => rules::run(args).await,
+        Command::ReplayDlq(args) => replay::run(args).await,
     }
 }
 

@@ -4,3 +4,4 @@
 pub mod memory;
 pub mod poll;
 pub mod ports;
+pub mod replay;
