@@ -11,7 +11,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use hcl::expr::Expression;
-use jcwatch_tests::infra::rust_source::{SourceFile, env_constants, method_chains, paths_after};
+use jcwatch_tests::infra::rust_source::{
+    SourceFile, env_constants, literal_env_reads, method_chains, paths_after,
+};
 use jcwatch_tests::infra::sdk::sdk_calls;
 use jcwatch_tests::infra::terraform::{
     attr, block, blocks, is_traversal, literal_bool, literal_number, literal_string,
@@ -240,6 +242,27 @@ fn an_adapter_only_the_cli_uses_does_not_widen_a_function_role() {
             .any(|f| f.ends_with("alerts.rs"))
     );
     assert!(!detect.calls.actions.contains_key("sqs:ReceiveMessage"));
+}
+
+#[test]
+fn an_adapter_method_counts_once_the_function_calls_it() {
+    let scratch = scratch();
+    edit(
+        &scratch.repo.join("functions/detect/src/main.rs"),
+        "    alerts.unnotified().await;\n",
+        "    alerts.unnotified().await;\n    alerts.everything().await;\n",
+    );
+
+    let problems = problems(&scratch);
+
+    assert_one_problem_containing(
+        &problems,
+        &[
+            "does not allow dynamodb:Scan",
+            "shared/aws/src/alerts.rs:",
+            ".scan()",
+        ],
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -538,7 +561,18 @@ fn source(text: &str) -> SourceFile {
 #[test]
 fn comments_strings_and_test_items_hide_sdk_calls() {
     let file = source(
-        "/// client.put_item().send()\n// client.scan().send()\n/* client.query().send() */\nfn f() { log(\"client.publish().send()\"); let s = r#\"x.invoke().send()\"#; }\n#[cfg(test)]\nmod tests { fn t() { client.delete_item().send(); } }\n",
+        r##"/// client.put_item().send()
+// client.scan().send()
+/* client.query().send() */
+fn f() {
+    log("client.publish().send()");
+    let s = r#"x.invoke().send()"#;
+}
+#[cfg(test)]
+mod tests {
+    fn t() { client.delete_item().send(); }
+}
+"##,
     );
 
     let calls = sdk_calls(&file);
@@ -548,9 +582,36 @@ fn comments_strings_and_test_items_hide_sdk_calls() {
 }
 
 #[test]
+fn test_modules_may_read_the_environment_and_declare_constants() {
+    let file = source(
+        r#"pub const A_ENV: &str = "A";
+#[cfg(test)]
+mod tests {
+    const FAKE_ENV: &str = "FAKE";
+    fn t() { std::env::var("JCWATCH_TEST_AWS_ENDPOINT").unwrap(); }
+}
+"#,
+    );
+
+    let constants = env_constants(&file);
+    let reads = literal_env_reads(&file);
+
+    assert_eq!(constants.len(), 1);
+    assert_eq!(constants[0].variable, "A");
+    assert!(reads.is_empty(), "{reads:?}");
+}
+
+#[test]
 fn the_operation_is_the_last_argument_less_call_before_send() {
     let file = source(
-        "async fn f(c: &C) {\n    c.inner().get_item().table_name(t).key(\"pk\", v(a.to_string())).send().await;\n    c.query().into_paginator().items().send();\n    let r = c.publish();\n    r.topic_arn(t).send().await;\n    tokio::join!(async { c.sdk().invoke().function_name(f).send().await });\n}\n",
+        r#"async fn f(c: &C) {
+    c.inner().get_item().table_name(t).key("pk", v(a.to_string())).send().await;
+    c.query().into_paginator().items().send();
+    let r = c.publish();
+    r.topic_arn(t).send().await;
+    tokio::join!(async { c.sdk().invoke().function_name(f).send().await });
+}
+"#,
     );
 
     let calls = sdk_calls(&file);
@@ -576,7 +637,11 @@ fn the_operation_is_the_last_argument_less_call_before_send() {
 #[test]
 fn method_chains_continue_across_lines_and_stop_at_fields() {
     let chains = method_chains(
-        "self.client\n    .put_item()\n    .item(\"a\", b)\n    .send()\n    .await?;",
+        r#"self.client
+    .put_item()
+    .item("a", b)
+    .send()
+    .await?;"#,
     );
 
     let names: Vec<Vec<&str>> = chains
@@ -588,7 +653,14 @@ fn method_chains_continue_across_lines_and_stop_at_fields() {
 
 #[test]
 fn use_trees_yield_each_imported_path() {
-    let code = "use jcwatch_aws::{DynamoCursorStore, secrets::{self, load as load_secret}, dynamo::{alerts::AlertStore}};\nfn f() { jcwatch_aws::client::sdk_config(); }";
+    let code = r#"
+use jcwatch_aws::{
+    DynamoCursorStore,
+    secrets::{self, load as load_secret},
+    dynamo::{alerts::AlertStore},
+};
+fn f() { jcwatch_aws::client::sdk_config(); }
+"#;
 
     let paths = paths_after(code, "jcwatch_aws");
 
@@ -608,7 +680,12 @@ fn use_trees_yield_each_imported_path() {
 #[test]
 fn env_constants_accept_visibility_and_static_lifetime_but_not_comments() {
     let file = source(
-        "pub const A_ENV: &str = \"A\";\npub(crate) const B_ENV: &'static str = \"B\";\nconst C_ENV : & str = \"C\" ;\n// pub const D_ENV: &str = \"D\";\npub const NOT_AN_ENV_NAME: &str = \"E\";\n",
+        r#"pub const A_ENV: &str = "A";
+pub(crate) const B_ENV: &'static str = "B";
+const C_ENV : & str = "C" ;
+// pub const D_ENV: &str = "D";
+pub const NOT_AN_ENV_NAME: &str = "E";
+"#,
     );
 
     let constants = env_constants(&file);
@@ -1164,4 +1241,22 @@ fn terraform_and_the_aws_provider_are_pinned_in_module_and_example() {
             "{aws}"
         );
     }
+}
+
+#[test]
+fn the_example_configuration_terraform_ships_is_accepted_by_the_functions() {
+    let path = example_dir().join("jcwatch.toml");
+
+    let loaded = jcwatch_detection::Config::load(Some(&path));
+
+    assert!(
+        loaded.is_ok(),
+        "{}",
+        loaded.err().map(|e| e.to_string()).unwrap_or_default()
+    );
+    let example = TfModule::load(&example_dir()).expect("the example parses");
+    let config_file = example
+        .variable_default("config_file")
+        .and_then(literal_string);
+    assert_eq!(config_file.as_deref(), Some("jcwatch.toml"));
 }

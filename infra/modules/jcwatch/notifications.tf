@@ -22,36 +22,13 @@ resource "aws_sns_topic" "alerts" {
   }
 }
 
+# The default topic policy lets this account's CloudWatch alarms publish; the key policy
+# (kms.tf) lets CloudWatch use the key that encrypts the topic.
 resource "aws_sns_topic" "ops" {
   name              = "${var.name}-ops"
   display_name      = "jcwatch ops"
   kms_master_key_id = aws_kms_key.main.arn
   tags              = local.tags
-}
-
-resource "aws_sns_topic_policy" "ops" {
-  arn    = aws_sns_topic.ops.arn
-  policy = data.aws_iam_policy_document.ops_topic.json
-}
-
-data "aws_iam_policy_document" "ops_topic" {
-  statement {
-    sid       = "CloudWatchAlarmsOfThisAccountPublish"
-    effect    = "Allow"
-    actions   = ["sns:Publish"]
-    resources = [aws_sns_topic.ops.arn]
-
-    principals {
-      type        = "Service"
-      identifiers = ["cloudwatch.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
 }
 
 # One subscription per address with the routes it asked for. E-mail subscriptions stay

@@ -4,8 +4,8 @@ variable "name" {
   default     = "jcwatch"
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{0,29}[a-z0-9]$", var.name))
-    error_message = "name must be 2 to 31 characters of lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen (it prefixes function, table and queue names)."
+    condition     = can(regex("^[a-z][a-z0-9-]{0,26}[a-z0-9]$", var.name))
+    error_message = "name must be 2 to 28 characters of lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen (it prefixes function, table, queue and S3 bucket names; S3 bucket prefixes are limited to 37 characters)."
   }
 }
 

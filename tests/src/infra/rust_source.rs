@@ -14,8 +14,9 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-/// One source file: its text raw, with comments blanked, and with comments, string
-/// contents and test-only items blanked (`code`).
+/// One source file with its test-only items blanked, in two forms: with comments blanked
+/// (`without_comments`, for string literals) and with comments and string contents
+/// blanked (`code`, for structure).
 #[derive(Debug, Clone)]
 pub struct SourceFile {
     pub path: PathBuf,
@@ -40,8 +41,10 @@ impl SourceFile {
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect::<Vec<_>>()
             .join("/");
-        let without_comments = blank(raw, false);
-        let code = blank_test_items(&blank(raw, true));
+        let no_strings = blank(raw, true);
+        let test_items = test_item_ranges(&no_strings);
+        let without_comments = blank_ranges(&blank(raw, false), &test_items);
+        let code = blank_ranges(&no_strings, &test_items);
         SourceFile {
             path: path.to_path_buf(),
             shown,
@@ -207,14 +210,14 @@ fn char_literal_len(rest: &str) -> Option<usize> {
     (rest.as_bytes().get(len) == Some(&b'\'')).then_some(len)
 }
 
-/// Blanks every item annotated `#[cfg(test)]` (a test module, function or impl), in text
-/// whose comments and strings are already blank.
-pub fn blank_test_items(code: &str) -> String {
+/// The byte ranges of the items annotated `#[cfg(test)]` (a test module, function or
+/// impl), found in text whose comments and strings are already blank.
+pub fn test_item_ranges(code: &str) -> Vec<std::ops::Range<usize>> {
     static CFG_TEST: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"#\s*\[\s*cfg\s*\(\s*test\s*\)\s*\]").expect("regex"));
-    let mut out = code.as_bytes().to_vec();
+    let bytes = code.as_bytes();
+    let mut ranges = Vec::new();
     for found in CFG_TEST.find_iter(code) {
-        let bytes = code.as_bytes();
         let mut i = found.end();
         // The item ends at the first `;` outside braces or at the brace closing its body.
         let mut depth = 0usize;
@@ -236,13 +239,22 @@ pub fn blank_test_items(code: &str) -> String {
             }
             i += 1;
         }
-        for byte in &mut out[found.start()..i.min(bytes.len())] {
+        ranges.push(found.start()..i.min(bytes.len()));
+    }
+    ranges
+}
+
+/// `text` with the given byte ranges replaced by spaces (newlines kept).
+pub fn blank_ranges(text: &str, ranges: &[std::ops::Range<usize>]) -> String {
+    let mut out = text.as_bytes().to_vec();
+    for range in ranges {
+        for byte in &mut out[range.clone()] {
             if *byte != b'\n' {
                 *byte = b' ';
             }
         }
     }
-    String::from_utf8(out).unwrap_or_else(|_| code.to_owned())
+    String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
 }
 
 /// An environment-variable constant: `pub const CURSOR_TABLE_ENV: &str = "CURSOR_TABLE";`.
@@ -709,11 +721,14 @@ impl CrateSources {
     }
 }
 
-/// A function or method with a body: its name and the byte range of its body.
+/// A function or method with a body: its name, the byte range of its body, and whether
+/// it is defined inside an `impl` block (a method, reached only through `.name(` or a
+/// `::name` path, never through a variable of the same name).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FnItem {
     pub name: String,
     pub body: std::ops::Range<usize>,
+    pub is_method: bool,
 }
 
 /// Every `fn` with a body in `code` (comments and strings blank), nested ones included.
@@ -721,8 +736,11 @@ pub fn fn_items(code: &str) -> Vec<FnItem> {
     static FN: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"\bfn\s+([A-Za-z_][A-Za-z0-9_]*)").expect("regex"));
     let bytes = code.as_bytes();
+    let impls = impl_ranges(code);
     let mut items = Vec::new();
     for caps in FN.captures_iter(code) {
+        let start = caps.get(0).map_or(0, |m| m.start());
+        let is_method = impls.iter().any(|range| range.contains(&start));
         let name = caps[1].to_owned();
         let mut i = caps.get(0).map_or(0, |m| m.end());
         // The body is the first `{` outside the parameter list and generics; a `;` first
@@ -761,9 +779,51 @@ pub fn fn_items(code: &str) -> Vec<FnItem> {
         items.push(FnItem {
             name,
             body: open..close,
+            is_method,
         });
     }
     items
+}
+
+/// The byte ranges of the bodies of `impl` blocks.
+fn impl_ranges(code: &str) -> Vec<std::ops::Range<usize>> {
+    static IMPL: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\bimpl\b[^{;]*\{").expect("regex"));
+    let bytes = code.as_bytes();
+    IMPL.find_iter(code)
+        .map(|found| {
+            let open = found.end() - 1;
+            let mut depth = 0usize;
+            let mut close = bytes.len();
+            for (j, byte) in bytes.iter().enumerate().skip(open) {
+                match byte {
+                    b'{' => depth += 1,
+                    b'}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            close = j + 1;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            open..close
+        })
+        .collect()
+}
+
+/// Names used as methods or paths in `code`: `x.name(`, `x.name::<T>(` and `Path::name`.
+pub fn method_uses(code: &str) -> BTreeSet<String> {
+    static CALL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\.\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:::\s*<[^>]*>\s*)?\(").expect("regex")
+    });
+    static PATH: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"::\s*([A-Za-z_][A-Za-z0-9_]*)").expect("regex"));
+    CALL.captures_iter(code)
+        .chain(PATH.captures_iter(code))
+        .map(|caps| caps[1].to_owned())
+        .collect()
 }
 
 /// Every identifier used in `code` other than as the name of a `fn` being defined.

@@ -22,7 +22,7 @@ use hcl::expr::Expression;
 
 use super::rust_source::{
     CrateSources, SourceFile, crate_aliases, env_constants, fn_items, index_names, keep_only,
-    literal_env_reads, paths_after, rust_files, used_words,
+    literal_env_reads, method_uses, paths_after, rust_files, used_words,
 };
 use super::sdk::{SdkCalls, sdk_calls};
 use super::terraform::{
@@ -94,8 +94,10 @@ pub struct FunctionCode {
 ///
 /// Reach is decided by name: a function of an adapter counts when its name is used by
 /// the function crate, by a library it depends on (the use cases call the ports), or by
-/// another function of the adapter that counts. A method the Lambda's code never names,
-/// such as an operator's listing used only by the CLI, then adds no permission.
+/// another function of the adapter that counts; a method counts only when it is called
+/// as a method (`.name(`) or named by a path (`Type::name`), so a local variable of the
+/// same name does not reach it. A method the Lambda's code never calls, such as an
+/// operator's listing used only by the CLI, then adds no permission.
 pub fn read_function_code(repo: &Path, name: &str) -> Result<FunctionCode, String> {
     let crate_dir = repo.join("functions").join(name);
     let files = read_sources(repo, &crate_dir)?;
@@ -283,15 +285,23 @@ fn read_adapter_calls(code: &mut FunctionCode, callers: &[&SourceFile], adapter:
                 .map(move |item| (index, item))
         })
         .collect();
-    let mut known: BTreeSet<String> = callers.iter().flat_map(|f| used_words(&f.code)).collect();
+    let mut words: BTreeSet<String> = callers.iter().flat_map(|f| used_words(&f.code)).collect();
+    let mut methods: BTreeSet<String> = callers.iter().flat_map(|f| method_uses(&f.code)).collect();
     let mut reached = vec![false; items.len()];
     loop {
         let mut grew = false;
         for (position, (index, item)) in items.iter().enumerate() {
-            if !reached[position] && known.contains(&item.name) {
+            let named = if item.is_method {
+                methods.contains(&item.name)
+            } else {
+                words.contains(&item.name)
+            };
+            if !reached[position] && named {
                 reached[position] = true;
                 grew = true;
-                known.extend(used_words(&adapter.files[*index].code[item.body.clone()]));
+                let body = &adapter.files[*index].code[item.body.clone()];
+                words.extend(used_words(body));
+                methods.extend(method_uses(body));
             }
         }
         if !grew {
