@@ -84,6 +84,16 @@ fn scheduled_time(payload: &Value) -> Option<String> {
         .map(|t| t.chars().take(64).collect())
 }
 
+/// The runtime's deadline (epoch milliseconds) when it is one Lambda could give: at most 15
+/// minutes ahead and not long past. Local emulators send other values (`cargo lambda watch`
+/// sends a few seconds after the epoch); those mean "no deadline", not "stop at once".
+pub fn plausible_deadline(deadline_ms: u64, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let deadline = DateTime::from_timestamp_millis(i64::try_from(deadline_ms).ok()?)?;
+    let earliest = now - chrono::Duration::minutes(1);
+    let latest = now + chrono::Duration::minutes(16);
+    (earliest..=latest).contains(&deadline).then_some(deadline)
+}
+
 /// The deadline the poll stops at: Lambda's deadline less a margin of `margin`, but at most
 /// [`MAX_MARGIN_SHARE`] of the time left. A deadline already passed gives `now`.
 pub fn poll_deadline(
@@ -122,6 +132,9 @@ pub struct InvocationSummary {
     pub failed: usize,
     pub ops_notified: usize,
     pub duration_ms: u64,
+    /// Time left before Lambda's deadline when the invocation started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_left_ms: Option<i64>,
 }
 
 impl InvocationSummary {
@@ -167,6 +180,7 @@ impl InvocationSummary {
             failed = self.failed,
             ops_notified = self.ops_notified,
             duration_ms = self.duration_ms,
+            time_left_ms = self.time_left_ms,
             "poll function invocation finished"
         );
     }
@@ -228,11 +242,13 @@ impl PollFunction {
         &self,
         event: LambdaEvent<Value>,
     ) -> Result<InvocationSummary, FunctionError> {
-        // N.B. a zero deadline means the runtime did not say; poll without one.
-        let deadline = match event.context.deadline {
-            0 => None,
-            ms => DateTime::from_timestamp_millis(ms as i64),
-        };
+        let deadline = plausible_deadline(event.context.deadline, Utc::now());
+        if deadline.is_none() {
+            warn!(
+                deadline_ms = event.context.deadline,
+                "the runtime gave no usable deadline; polling without one"
+            );
+        }
         let function_name = event.context.env_config.function_name.clone();
         self.handle(event.payload, deadline, &function_name).await
     }
@@ -263,6 +279,7 @@ impl PollFunction {
         let mut summary = InvocationSummary {
             trigger: trigger.name(),
             scheduled_time: scheduled_time(&payload),
+            time_left_ms: lambda_deadline.map(|d| (d - Utc::now()).num_milliseconds()),
             orgs: mine.len(),
             ..Default::default()
         };
@@ -540,6 +557,22 @@ mod tests {
         let stop = poll_deadline(deadline, now, Duration::from_secs(150));
 
         assert_eq!(stop, now + chrono::Duration::seconds(36));
+    }
+
+    #[test]
+    fn only_a_deadline_lambda_could_give_is_used() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 3, 17, 0, 0).unwrap();
+        let ms = |t: DateTime<Utc>| t.timestamp_millis() as u64;
+        let in_five = now + chrono::Duration::minutes(5);
+
+        assert_eq!(plausible_deadline(ms(in_five), now), Some(in_five));
+        assert_eq!(plausible_deadline(3_400, now), None);
+        assert_eq!(plausible_deadline(0, now), None);
+        assert_eq!(
+            plausible_deadline(ms(now + chrono::Duration::hours(2)), now),
+            None
+        );
+        assert_eq!(plausible_deadline(u64::MAX, now), None);
     }
 
     #[test]
