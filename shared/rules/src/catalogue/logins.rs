@@ -233,13 +233,28 @@ fn observe_country_device(ev: &Event, knobs: &Knobs) -> Option<Hit> {
     let slot = |ev: &Event| Some((ev.timestamp.timestamp() / 60).to_string());
     if fields::push_result(ev) == Some(false) {
         let who = fields::login_identity(ev)?;
-        return Some(Hit::new(who).role(Role::Context).value(MARK_PUSH).aux(slot(ev)));
+        return Some(
+            Hit::new(who)
+                .role(Role::Context)
+                .value(MARK_PUSH)
+                .aux(slot(ev)),
+        );
     }
     if let Some(who) = credential_failure(ev, knobs) {
-        return Some(Hit::new(who).role(Role::Context).value(MARK_FAILED).aux(slot(ev)));
+        return Some(
+            Hit::new(who)
+                .role(Role::Context)
+                .value(MARK_FAILED)
+                .aux(slot(ev)),
+        );
     }
     if let Some(fields::MfaToggle::Off(who)) = fields::mfa_toggle(ev) {
-        return Some(Hit::new(who).role(Role::Context).value(MARK_MFA_OFF).aux(slot(ev)));
+        return Some(
+            Hit::new(who)
+                .role(Role::Context)
+                .value(MARK_MFA_OFF)
+                .aux(slot(ev)),
+        );
     }
     let (path, who) = successful_login(ev)?;
     if !matches!(
@@ -301,8 +316,12 @@ fn first_country_examples() -> Examples {
         .push(user_login("new.hire").from(&TOKYO).ua(&EDGE_WINDOWS));
     let mut guessed = Timeline::new("fc-5", DAY1);
     usual(&mut guessed, "jane.doe");
-    guessed.repeat(6, "20s", |_| user_login_failed("jane.doe").from(&LAGOS).ua(&EDGE_WINDOWS));
-    guessed.wait("1m").push(sso("jane.doe", "Salesforce").from(&LAGOS).ua(&EDGE_WINDOWS));
+    guessed.repeat(6, "20s", |_| {
+        user_login_failed("jane.doe").from(&LAGOS).ua(&EDGE_WINDOWS)
+    });
+    guessed
+        .wait("1m")
+        .push(sso("jane.doe", "Salesforce").from(&LAGOS).ua(&EDGE_WINDOWS));
     let mut home_new_phone = Timeline::new("fc-4", DAY1);
     usual(&mut home_new_phone, "jane.doe");
     home_new_phone.push(user_login("jane.doe").ua(&SAFARI_IPHONE));
@@ -316,7 +335,10 @@ fn first_country_examples() -> Examples {
             example("a traveller in Tokyo with their laptop", &traveller),
             example("a user still in the learning period", &new_user),
             example("a new phone at home", &home_new_phone),
-            example("a guessed password (the brute-force rules report it)", &guessed),
+            example(
+                "a guessed password (the brute-force rules report it)",
+                &guessed,
+            ),
         ],
     }
 }
