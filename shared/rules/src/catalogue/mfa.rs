@@ -306,7 +306,20 @@ fn observe_removal_or_login(ev: &Event, _: &Knobs) -> Option<Hit> {
     }
     let who = super::located_login(ev)?;
     let ip = fields::source_ip(ev)?;
-    Some(Hit::new(who).role(Role::Then).value(fields::network(ip)))
+    // The network and the country together: "the same place" even where addresses of
+    // different countries share a /24 (test ranges, some hosting providers).
+    let country = ev
+        .geoip
+        .as_ref()
+        .and_then(|g| g.country_code.clone())
+        .unwrap_or_default();
+    Some(
+        Hit::new(who).role(Role::Then).value(
+            format!("{} {country}", fields::network(ip))
+                .trim()
+                .to_string(),
+        ),
+    )
 }
 
 fn from_new_network(seen: &SequenceMatch<'_>, _: &Knobs) -> bool {
