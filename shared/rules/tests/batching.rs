@@ -171,18 +171,3 @@ proptest! {
         prop_assert_eq!(got, expected);
     }
 }
-
-#[test]
-fn print_mixed_alerts() {
-    let engine = Engine::with_defaults();
-    for a in engine.scan(common::mixed_stream()) {
-        println!(
-            "{} {} {:?} {} [{}]",
-            a.first_seen,
-            a.rule_id,
-            a.route,
-            a.title,
-            a.event_ids.len()
-        );
-    }
-}

@@ -206,10 +206,10 @@ fn lockout_wave() -> Rule {
 }
 
 fn locked_account(ev: &Event) -> Option<String> {
-    let by_type = matches!(
-        ev.kind(),
-        "user_lockout" | "admin_lockout" | "user_locked" | "account_locked"
-    );
+    let kind = ev.kind();
+    let by_type =
+        (kind.contains("lockout") || kind.contains("locked_out") || kind.ends_with("_locked"))
+            && !kind.contains("unlock");
     let by_change = ev.kind().ends_with("_update")
         && fields::flat_changes(ev).iter().any(|c| {
             c.leaf().contains("locked") && c.to_flag() == Some(true) && c.from_flag() != Some(true)

@@ -37,13 +37,15 @@ fn example(name: &'static str, t: &Timeline) -> Example {
 }
 
 /// A successful login that says where it came from.
+/// (Coordinates, or at least a country: without coordinates only a change of country within
+/// the hour is taken as impossible.)
 fn located(ev: &Event) -> Option<String> {
     let who = located_login(ev)?;
     let geo = ev.geoip.as_ref()?;
-    (geo.latitude.is_some()
+    let coordinates = geo.latitude.is_some()
         && geo.longitude.is_some()
-        && !(geo.latitude == Some(0.0) && geo.longitude == Some(0.0)))
-    .then_some(who)
+        && !(geo.latitude == Some(0.0) && geo.longitude == Some(0.0));
+    (coordinates || geo.country_code.is_some()).then_some(who)
 }
 
 // --- impossible travel -------------------------------------------------------------------
@@ -126,16 +128,38 @@ fn travel_examples() -> Examples {
             .without("geoip")
             .from_ip("100.64.1.2"),
     );
+    let mut countries_only = Timeline::new("it-6", DAY1);
+    countries_only
+        .push(user_login("jane.doe").set("geoip", serde_json::json!({"country_code": "FR"})));
+    countries_only.wait("20m").push(
+        sso("jane.doe", "Slack")
+            .from(&MOSCOW)
+            .set("geoip", serde_json::json!({"country_code": "RU"})),
+    );
+    let mut countries_hours = Timeline::new("it-7", DAY1);
+    countries_hours
+        .push(user_login("jane.doe").set("geoip", serde_json::json!({"country_code": "FR"})));
+    countries_hours
+        .wait("3h")
+        .push(sso("jane.doe", "Slack").set("geoip", serde_json::json!({"country_code": "DE"})));
     Examples {
         config: vec![],
         matching: vec![
             example("Paris then New York fifty minutes later", &jump),
             example("Paris, Moscow, Paris within six hours", &out_and_back),
+            example(
+                "France then Russia in twenty minutes, countries only",
+                &countries_only,
+            ),
         ],
         near_miss: vec![
             example("a real flight from London to New York", &flight),
             example("Paris to Lyon in an hour", &train),
             example("a login without a location", &no_geo),
+            example(
+                "France then Germany three hours later, countries only",
+                &countries_hours,
+            ),
         ],
     }
 }

@@ -68,7 +68,10 @@ use crate::state::{
 /// "A and not B" rule decides B did not come (when no watermark is given).
 pub const ABSENCE_SETTLE: Duration = Duration::from_secs(3_600);
 
-/// Most observations one threshold, sequence or geo-velocity entry keeps.
+/// Most observations one threshold, sequence or geo-velocity entry keeps. An observation is
+/// a few hundred bytes of JSON, so an entry stays well inside a DynamoDB item (400 KB):
+/// first-seen entries keep three per value for half as many values, "A and not B" entries
+/// (rule-wide, per time bucket) twice as many.
 pub const MAX_OBSERVATIONS: u32 = 256;
 
 /// What the caller knows about the completeness of the stream.
@@ -637,8 +640,8 @@ fn expiry_horizon(active: &Active) -> i64 {
 
 fn retention(logic: &Logic) -> Retain {
     match logic {
-        Logic::FirstSeen { .. } => Retain::per_value(3, MAX_OBSERVATIONS),
-        Logic::Absence { .. } => Retain::earliest(4 * MAX_OBSERVATIONS),
+        Logic::FirstSeen { .. } => Retain::per_value(3, MAX_OBSERVATIONS / 2),
+        Logic::Absence { .. } => Retain::earliest(2 * MAX_OBSERVATIONS),
         _ => Retain::earliest(MAX_OBSERVATIONS),
     }
 }
@@ -711,6 +714,17 @@ impl Merged {
         for observations in merged.entries.values_mut() {
             retain.apply(observations);
         }
+        // Only what survives retention is worth writing: a redelivered batch whose events
+        // were already dropped by the limits then writes nothing.
+        for (key, added) in merged.added.iter_mut() {
+            let kept: HashSet<&str> = merged
+                .entries
+                .get(key)
+                .map(|o| o.iter().map(|o| o.id.as_str()).collect())
+                .unwrap_or_default();
+            added.retain(|o| kept.contains(o.id.as_str()));
+        }
+        merged.added.retain(|_, added| !added.is_empty());
         merged
     }
 
