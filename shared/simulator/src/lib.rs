@@ -1,3 +1,43 @@
-//! placeholder
+//! A Directory Insights look-alike for tests and the demo: an HTTP server on loopback that
+//! answers `POST /insights/directory/v1/events` the way JumpCloud documents it, and issues
+//! service-account tokens at `POST /oauth2/token`.
+//!
+//! Faithful where a poller can go wrong: credentials checked (`x-api-key` or a bearer token),
+//! one event store per organisation chosen with `x-org-id` (an MSP key without it gets 401
+//! `no organization selected`), `service` and `start_time` required, `start_time` inclusive
+//! and `end_time` exclusive, `start >= end` answered with the real 400 message, the limit
+//! rules (1000 by default, 10,000 at most, nonsense silently replaced), `sort`, and
+//! `search_after` paging on `[epoch_ms, "id"]` with a stable internal id breaking ties
+//! between events of one millisecond; the headers `X-Result-Count`, `X-Limit`, `X-Sort`,
+//! `X-Search_after` (on every page, the last included) and `X-Request-Id`.
+//!
+//! Tests drive it through the [`Simulator`] handle: events can be added at any time (late
+//! arrivals), [`FaultRule`]s queue 429s with `Retry-After`, 5xx, slow answers, dropped
+//! connections and fatal 401/402/403, and the request log shows what the client sent.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), jcwatch_simulator::SimError> {
+//! use jcwatch_simulator::{Fault, FaultRule, Simulator};
+//! let sim = Simulator::builder().api_key("jca_test", "org-1").start().await?;
+//! sim.push_fault(FaultRule::new(Fault::too_many_requests(1)));
+//! println!("{}", sim.base_url());
+//! # Ok(()) }
+//! ```
+//!
+//! Limitation: only the events search and the token endpoint are served; `/events/count`,
+//! `/events/distinct`, `/events/interval` and the directory (user and group) endpoints
+//! answer 404. Full-text `q`, `search_term`, `fields` and `skip` are ignored.
 
+mod api;
+mod faults;
+pub mod generate;
+mod ids;
+mod query;
 pub mod scenario;
+mod server;
+mod store;
+
+pub use api::{AuthKind, Outcome, RecordedRequest};
+pub use faults::{Fault, FaultRule, Target};
+pub use query::{Limits, SERVICES};
+pub use server::{SimError, Simulator, SimulatorBuilder};
