@@ -14,7 +14,11 @@ fn every_public_sample_round_trips_unchanged() {
         let event = Event::from_json(line).unwrap_or_else(|e| panic!("sample {n}: {e}"));
         let back: Value = serde_json::to_value(&event).unwrap();
         assert_eq!(back, original, "sample {n} changed on the way through");
-        assert_eq!(serde_json::to_string(&event).unwrap(), line.trim(), "sample {n} text");
+        assert_eq!(
+            serde_json::to_string(&event).unwrap(),
+            line.trim(),
+            "sample {n} text"
+        );
         count += 1;
     }
 
@@ -29,11 +33,20 @@ fn samples_expose_their_typed_envelope() {
         .map(|l| Event::from_json(l).unwrap())
         .collect();
 
-    let radius = events.iter().find(|e| e.kind() == "radius_auth_attempt").unwrap();
+    let radius = events
+        .iter()
+        .find(|e| e.kind() == "radius_auth_attempt")
+        .unwrap();
     assert_eq!(radius.actor().as_deref(), Some("john.doe"));
     assert_eq!(radius.success, Some(false));
-    let admin = events.iter().find(|e| e.kind() == "admin_login_attempt").unwrap();
+    let admin = events
+        .iter()
+        .find(|e| e.kind() == "admin_login_attempt")
+        .unwrap();
     assert_eq!(admin.mfa, Some(true));
-    assert_eq!(admin.geoip.as_ref().unwrap().country_code.as_deref(), Some("FR"));
+    assert_eq!(
+        admin.geoip.as_ref().unwrap().country_code.as_deref(),
+        Some("FR")
+    );
     assert!(events.iter().any(|e| !e.changes.is_empty()));
 }

@@ -1,0 +1,145 @@
+//! The detect function's settings from its environment, read once per cold start. Every
+//! variable the function reads is named by a `*_ENV` constant here, and every missing or
+//! bad one is reported at once.
+
+use std::fmt;
+
+use jcwatch_aws::S3Location;
+
+/// The DynamoDB alerts table.
+pub const ALERTS_TABLE_ENV: &str = "ALERTS_TABLE";
+/// The DynamoDB rule-state table.
+pub const STATE_TABLE_ENV: &str = "STATE_TABLE";
+/// The SNS topic notifications are published to.
+pub const TOPIC_ARN_ENV: &str = "TOPIC_ARN";
+/// Optional `s3://bucket/key` of the TOML configuration; the embedded defaults without it.
+pub const JCWATCH_CONFIG_S3_ENV: &str = "JCWATCH_CONFIG_S3";
+
+/// The detect function's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetectEnv {
+    pub alerts_table: String,
+    pub state_table: String,
+    pub topic_arn: String,
+    pub config_s3: Option<S3Location>,
+}
+
+/// Every problem with the environment.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct EnvError {
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for EnvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the detect function is misconfigured: {}",
+            self.problems.join("; ")
+        )
+    }
+}
+
+impl DetectEnv {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, EnvError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, EnvError> {
+        let mut problems = Vec::new();
+        let mut required = |name: &str| match lookup(name).map(|v| v.trim().to_string()) {
+            Some(value) if !value.is_empty() => value,
+            _ => {
+                problems.push(format!("{name} is not set"));
+                String::new()
+            }
+        };
+        let alerts_table = required(ALERTS_TABLE_ENV);
+        let state_table = required(STATE_TABLE_ENV);
+        let topic_arn = required(TOPIC_ARN_ENV);
+
+        let config_s3 = match lookup(JCWATCH_CONFIG_S3_ENV).map(|v| v.trim().to_string()) {
+            Some(value) if !value.is_empty() => match value.parse::<S3Location>() {
+                Ok(location) => Some(location),
+                Err(e) => {
+                    problems.push(format!("{JCWATCH_CONFIG_S3_ENV}: {e}"));
+                    None
+                }
+            },
+            _ => None,
+        };
+        if !topic_arn.is_empty() && !topic_arn.starts_with("arn:") {
+            problems.push(format!("{TOPIC_ARN_ENV} {topic_arn:?} is not an ARN"));
+        }
+
+        if !problems.is_empty() {
+            return Err(EnvError { problems });
+        }
+        Ok(DetectEnv {
+            alerts_table,
+            state_table,
+            topic_arn,
+            config_s3,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn every_missing_variable_is_named_at_once() {
+        let error =
+            DetectEnv::from_lookup(lookup(&[(JCWATCH_CONFIG_S3_ENV, "bucket/key")])).unwrap_err();
+
+        let text = error.to_string();
+        for name in [
+            ALERTS_TABLE_ENV,
+            STATE_TABLE_ENV,
+            TOPIC_ARN_ENV,
+            JCWATCH_CONFIG_S3_ENV,
+        ] {
+            assert!(text.contains(name), "{name} missing from {text}");
+        }
+        assert_eq!(error.problems.len(), 4);
+    }
+
+    #[test]
+    fn a_complete_environment_gives_the_settings() {
+        let env = DetectEnv::from_lookup(lookup(&[
+            (ALERTS_TABLE_ENV, "alerts"),
+            (STATE_TABLE_ENV, "state"),
+            (TOPIC_ARN_ENV, "arn:aws:sns:us-east-1:123456789012:jcwatch"),
+            (JCWATCH_CONFIG_S3_ENV, "s3://cfg/jcwatch.toml"),
+        ]))
+        .unwrap();
+
+        assert_eq!(env.alerts_table, "alerts");
+        assert_eq!(env.config_s3.unwrap().key, "jcwatch.toml");
+    }
+
+    #[test]
+    fn the_configuration_location_is_optional() {
+        let env = DetectEnv::from_lookup(lookup(&[
+            (ALERTS_TABLE_ENV, "alerts"),
+            (STATE_TABLE_ENV, "state"),
+            (TOPIC_ARN_ENV, "arn:aws:sns:us-east-1:123456789012:jcwatch"),
+        ]))
+        .unwrap();
+
+        assert_eq!(env.config_s3, None);
+    }
+}
