@@ -60,7 +60,7 @@ impl Default for PollConfig {
     fn default() -> Self {
         PollConfig {
             lag: Span::minutes(2),
-            overlap: Span::minutes(10),
+            overlap: Span::minutes(5),
             backfill: Span::minutes(24 * 60),
             ops_notice_interval: Span::minutes(6 * 60),
         }

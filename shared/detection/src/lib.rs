@@ -6,8 +6,11 @@ pub mod config;
 pub mod detect;
 pub mod escape;
 mod interim;
+pub mod export;
 pub mod memory;
+pub mod present;
 pub mod render;
+pub mod sink;
 pub mod store;
 
 pub use config::{Config, ConfigError, ConfigErrors};
