@@ -27,10 +27,13 @@ struct Outcome {
 }
 
 impl Outcome {
+    /// The per-organisation report lines; the alert lines detection prints beside them
+    /// (they carry `alert_id`) are left out.
     fn reports(&self) -> Vec<Value> {
         self.stdout
             .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .filter(|v| v.get("alert_id").is_none())
             .collect()
     }
 }

@@ -26,7 +26,7 @@ use jcwatch_model::Severity;
 use jcwatch_model::time::{format_duration, parse_duration};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-pub use crate::interim::DetectionConfig;
+pub use jcwatch_rules::DetectionConfig;
 
 /// Most problems listed from one file; past this the file is probably not a jcwatch config.
 const MAX_ERRORS: usize = 100;
@@ -323,8 +323,10 @@ impl Config {
             );
         }
 
-        for problem in self.detection.validate() {
-            bad(&problem.path, problem.message);
+        if let Err(problems) = self.detection.validate(&jcwatch_rules::catalogue()) {
+            for problem in problems {
+                bad(&format!("detection.{}", problem.path), problem.message);
+            }
         }
         errors
     }

@@ -4,8 +4,8 @@
 
 pub mod config;
 pub mod detect;
+pub mod engine;
 pub mod escape;
-mod interim;
 pub mod export;
 pub mod memory;
 pub mod present;

@@ -44,14 +44,10 @@ impl DetectSink {
         }
     }
 
-    /// The alerts raised or extended since the sink was made, as stored now.
-    pub async fn touched_alerts(&self) -> Result<Vec<Alert>, StoreError> {
-        let ids: Vec<String> = self
-            .touched
-            .lock()
-            .expect("touched lock")
-            .iter()
-            .cloned()
+    /// The alerts raised or extended since the last call, as stored now.
+    pub async fn take_touched_alerts(&self) -> Result<Vec<Alert>, StoreError> {
+        let ids: Vec<String> = std::mem::take(&mut *self.touched.lock().expect("touched lock"))
+            .into_iter()
             .collect();
         let mut alerts = Vec::with_capacity(ids.len());
         for id in ids {
