@@ -27,6 +27,8 @@ pub mod knobs {
     pub const MAX_SPEED: &str = "max_speed_kmh";
     pub const MIN_DISTANCE: &str = "min_distance_km";
     pub const RETURN_WITHIN: &str = "return_within";
+    /// Geo-velocity rules: the time of day (UTC) suppression windows start at.
+    pub const WINDOW_STARTS: &str = "window_starts";
 }
 
 /// What a rule's observe function says about one event: which entity it concerns and what to
@@ -192,6 +194,7 @@ impl Logic {
                 (MAX_SPEED, KnobKind::Number),
                 (MIN_DISTANCE, KnobKind::Number),
                 (RETURN_WITHIN, KnobKind::Duration),
+                (WINDOW_STARTS, KnobKind::Duration),
             ],
         }
     }

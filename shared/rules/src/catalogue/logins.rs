@@ -1,5 +1,6 @@
 //! Area 4: suspicious successful authentications.
 
+use chrono::TimeDelta;
 use jcwatch_model::{Area, Event, Route, Severity};
 
 use super::{
@@ -63,7 +64,7 @@ fn impossible_travel() -> Rule {
             Knob::number(
                 knobs::MAX_SPEED,
                 900.0,
-                "Speeds above this (km/h) are impossible; an airliner cruises at about 900 including nothing else.",
+                "Speeds above this (km/h) are impossible: an airliner cruises at about 900, before counting the time spent at airports.",
             ),
             Knob::number(
                 knobs::MIN_DISTANCE,
@@ -74,6 +75,11 @@ fn impossible_travel() -> Rule {
                 knobs::RETURN_WITHIN,
                 "12h",
                 "A login from another country between two home-country logins this close together is a trip out and back nobody made.",
+            ),
+            Knob::duration(
+                knobs::WINDOW_STARTS,
+                "6h",
+                "Time of day (UTC) the suppression windows start; pick an hour your users are asleep, so one night-time incident is one alert.",
             ),
         ],
         details: &["from", "to", "distance_km", "speed_kmh", "hours", "back"],
@@ -195,14 +201,19 @@ fn first_seen_country() -> Rule {
     Rule {
         id: "jc.login.first_seen_country",
         title: "{entity} logged in from {value} for the first time, on an unfamiliar device",
-        description: "A successful login from a country the account never used within the history window, made with a browser and operating system the account never used either. A traveller takes their laptop along, so a new country on a known device is left alone; a stolen password is used from the thief's own machine.",
+        description: "A successful login from a country the account never used within the history window, made with a browser and operating system the account never used either. A traveller takes their laptop along, so a new country on a known device is left alone; a stolen password is used from the thief's own machine. A login that follows failed attempts, denied pushes or the removal of the account's MFA is left to the rules that report those, so one intrusion does not raise the same story twice.",
         area: Area::SuspiciousLogin,
         severity: Severity::Medium,
         technique: "T1078",
         route: Route::Duet,
         first_action: "Ask the user whether they logged in from that country on a new device; if not, reset the password and end the session.",
         needs_config: None,
-        knobs: vec![suppress("24h"), learning("1d"), history("30d")],
+        knobs: vec![
+            suppress("24h"),
+            learning("1d"),
+            history("30d"),
+            ignore_errors(NOT_CREDENTIAL_ERRORS),
+        ],
         details: &["new_values", "known_values"],
         logic: Logic::FirstSeen {
             observe: observe_country_device,
@@ -212,7 +223,24 @@ fn first_seen_country() -> Rule {
     }
 }
 
-fn observe_country_device(ev: &Event, _: &Knobs) -> Option<Hit> {
+/// Markers of activity other rules report: failed passwords, denied pushes, MFA removed.
+const MARK_FAILED: &str = "!failed";
+const MARK_PUSH: &str = "!push-denied";
+const MARK_MFA_OFF: &str = "!mfa-off";
+
+fn observe_country_device(ev: &Event, knobs: &Knobs) -> Option<Hit> {
+    // Markers are remembered three per minute (retention keeps three per value and aux).
+    let slot = |ev: &Event| Some((ev.timestamp.timestamp() / 60).to_string());
+    if fields::push_result(ev) == Some(false) {
+        let who = fields::login_identity(ev)?;
+        return Some(Hit::new(who).role(Role::Context).value(MARK_PUSH).aux(slot(ev)));
+    }
+    if let Some(who) = credential_failure(ev, knobs) {
+        return Some(Hit::new(who).role(Role::Context).value(MARK_FAILED).aux(slot(ev)));
+    }
+    if let Some(fields::MfaToggle::Off(who)) = fields::mfa_toggle(ev) {
+        return Some(Hit::new(who).role(Role::Context).value(MARK_MFA_OFF).aux(slot(ev)));
+    }
     let (path, who) = successful_login(ev)?;
     if !matches!(
         path,
@@ -238,10 +266,21 @@ fn unfamiliar_device(seen: &FirstSeenMatch<'_>, _: &Knobs) -> bool {
     let Some(device) = seen.candidate.aux.as_deref() else {
         return false;
     };
-    !seen
-        .history
-        .iter()
-        .any(|o| o.aux.as_deref() == Some(device))
+    let at = seen.candidate.at;
+    let marks = |value: &str, within: TimeDelta| {
+        seen.history
+            .iter()
+            .filter(|o| o.value.as_deref() == Some(value) && o.at >= at - within)
+            .count()
+    };
+    let reported_elsewhere = marks(MARK_FAILED, TimeDelta::hours(1)) >= 5
+        || marks(MARK_PUSH, TimeDelta::hours(1)) >= 3
+        || marks(MARK_MFA_OFF, TimeDelta::days(1)) >= 1;
+    !reported_elsewhere
+        && !seen
+            .history
+            .iter()
+            .any(|o| o.aux.as_deref() == Some(device))
 }
 
 fn first_country_examples() -> Examples {
@@ -260,6 +299,10 @@ fn first_country_examples() -> Examples {
     new_user
         .wait("2h")
         .push(user_login("new.hire").from(&TOKYO).ua(&EDGE_WINDOWS));
+    let mut guessed = Timeline::new("fc-5", DAY1);
+    usual(&mut guessed, "jane.doe");
+    guessed.repeat(6, "20s", |_| user_login_failed("jane.doe").from(&LAGOS).ua(&EDGE_WINDOWS));
+    guessed.wait("1m").push(sso("jane.doe", "Salesforce").from(&LAGOS).ua(&EDGE_WINDOWS));
     let mut home_new_phone = Timeline::new("fc-4", DAY1);
     usual(&mut home_new_phone, "jane.doe");
     home_new_phone.push(user_login("jane.doe").ua(&SAFARI_IPHONE));
@@ -273,6 +316,7 @@ fn first_country_examples() -> Examples {
             example("a traveller in Tokyo with their laptop", &traveller),
             example("a user still in the learning period", &new_user),
             example("a new phone at home", &home_new_phone),
+            example("a guessed password (the brute-force rules report it)", &guessed),
         ],
     }
 }

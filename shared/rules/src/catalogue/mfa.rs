@@ -482,7 +482,7 @@ fn weak_path() -> Rule {
     Rule {
         id: "jc.mfa.weak_path",
         title: "{entity} authenticated without MFA over {value} for the first time, though they always use MFA",
-        description: "A user whose portal and SSO logins always used MFA succeeded for the first time without MFA: over RADIUS or LDAP (which usually take only a password) or at the portal. A stolen password goes where no second factor is asked. Users who already use those paths, or who log in without MFA anyway, are left alone.",
+        description: "A user whose portal logins always used MFA succeeded for the first time over RADIUS or LDAP without MFA: those paths usually take only a password, so a stolen password goes there when the portal asks for a second factor. Users who already use those paths, or who log in to the portal without MFA anyway, are left alone.",
         area: Area::MfaBypass,
         severity: Severity::Medium,
         technique: "T1556",
@@ -526,11 +526,9 @@ fn observe_login_path(ev: &Event, _: &Knobs) -> Option<Hit> {
         },
         None => return None,
     };
-    let candidate = match path {
-        LoginPath::Radius | LoginPath::Ldap => mfa == "nomfa",
-        LoginPath::Portal => mfa == "nomfa",
-        _ => false,
-    };
+    // N.B. A portal login without MFA after MFA was removed is the MFA-removal rules' to
+    // report; this rule is about the paths that never ask for a second factor.
+    let candidate = matches!(path, LoginPath::Radius | LoginPath::Ldap) && mfa == "nomfa";
     let role = if candidate {
         Role::Candidate
     } else {

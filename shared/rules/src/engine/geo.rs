@@ -5,8 +5,15 @@
 //! Pairs are compared whatever lies between them, not only successive logins: if every hop of
 //! a journey is plausible so is the whole journey, so this finds what successive comparison
 //! finds, and it can only find more as events merge in, which keeps it independent of batch
-//! order. The alert belongs to the suppression bucket of the later login of the pair (the
-//! middle one of a trip out and back).
+//! order.
+//!
+//! The alert belongs to the suppression window of the *earlier* login of each impossible pair
+//! (the middle one of a trip out and back), and the windows start at `window_starts` (UTC)
+//! rather than midnight. An intruder's login between two of the owner's logins makes two
+//! impossible pairs; anchored on their earlier logins, both fall in the window of the evening
+//! before or of the intruder's own login, so the incident is one alert as long as the window
+//! boundary lies in the hours the owner is usually not active (the default, 06:00 UTC, is
+//! night in the Americas and before work in Europe).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -30,6 +37,8 @@ struct Shape {
     /// Longest gap between two logins that could still be too fast.
     pair_reach: i64,
     return_within: i64,
+    /// Where suppression windows start, in seconds after midnight UTC.
+    offset: i64,
 }
 
 fn shape(active: &Active) -> Shape {
@@ -42,6 +51,7 @@ fn shape(active: &Active) -> Shape {
         min_distance: active.knobs.number(knobs::MIN_DISTANCE),
         pair_reach: pair_reach.clamp(3_600, 2 * 86_400),
         return_within: active.knobs.duration(knobs::RETURN_WITHIN).as_secs() as i64,
+        offset: (active.knobs.duration(knobs::WINDOW_STARTS).as_secs() as i64).rem_euclid(86_400),
     }
 }
 
@@ -50,14 +60,22 @@ impl Shape {
         self.pair_reach.max(self.return_within)
     }
 
+    /// The start of the suppression window holding `t`.
+    fn window_of(&self, t: i64) -> i64 {
+        (t - self.offset).div_euclid(self.suppress) * self.suppress + self.offset
+    }
+
+    /// Windows whose anchors a login at `t` may pair with: it is the later login of pairs
+    /// anchored up to `reach` before it, or the earlier or middle login of others.
     fn affected(&self, t: i64) -> impl Iterator<Item = i64> {
-        let first = (t - self.return_within).div_euclid(self.suppress) * self.suppress;
-        let last = (t + self.reach()).div_euclid(self.suppress) * self.suppress;
+        let first = self.window_of(t - self.reach());
+        let last = self.window_of(t + self.return_within);
         (first..=last).step_by(self.suppress as usize)
     }
 
+    /// What must be loaded to evaluate the anchors of window `j`.
     fn span(&self, j: i64) -> (i64, i64) {
-        (j - self.reach(), j + self.suppress + self.return_within + 1)
+        (j - self.return_within, j + self.suppress + self.reach() + 1)
     }
 }
 
@@ -67,6 +85,7 @@ pub(super) fn reach_secs(active: &Active) -> i64 {
 }
 
 pub(super) fn plan(pass: &Pass<'_>, hits: &[Placed]) -> BTreeSet<StateKey> {
+    // N.B. `covering` works on any range, so windows need not line up with store buckets.
     let shape = shape(pass.active);
     let rule = pass.active.rule.id;
     let mut keys = BTreeSet::new();
@@ -147,30 +166,32 @@ fn find<'a>(logins: &[&'a Observation], shape: &Shape, j: i64) -> Option<Finding
     let mut best: Option<(f64, &Observation, &Observation)> = None;
     let mut there_and_back: Option<(&Observation, &Observation, &Observation)> = None;
 
-    for (bi, b) in logins.iter().enumerate() {
-        if b.at < start || b.at >= end {
+    for (xi, x) in logins.iter().enumerate() {
+        if x.at < start || x.at >= end {
             continue;
         }
-        for a in &logins[..bi] {
-            if (b.at - a.at).num_seconds() > shape.pair_reach {
-                continue;
+        // Impossible pairs anchored on their earlier login, x.
+        for y in &logins[xi + 1..] {
+            if (y.at - x.at).num_seconds() > shape.pair_reach {
+                break;
             }
-            let Some(distance) = km(a, b) else { continue };
-            let speed = distance / hours(a, b);
+            let Some(distance) = km(x, y) else { continue };
+            let speed = distance / hours(x, y);
             if distance >= shape.min_distance && speed > shape.max_speed {
-                evidence.insert(a.id.as_str(), a);
-                evidence.insert(b.id.as_str(), b);
+                evidence.insert(x.id.as_str(), x);
+                evidence.insert(y.id.as_str(), y);
                 if best.is_none_or(|(s, _, _)| speed > s) {
-                    best = Some((speed, a, b));
+                    best = Some((speed, x, y));
                 }
             }
         }
-        if let Some((a, c)) = out_and_back(logins, bi, shape) {
+        // A trip out and back with x in the middle.
+        if let Some((a, c)) = out_and_back(logins, xi, shape) {
             evidence.insert(a.id.as_str(), a);
-            evidence.insert(b.id.as_str(), b);
+            evidence.insert(x.id.as_str(), x);
             evidence.insert(c.id.as_str(), c);
             if there_and_back.is_none() {
-                there_and_back = Some((a, b, c));
+                there_and_back = Some((a, x, c));
             }
         }
     }

@@ -97,6 +97,11 @@ pub(super) fn plan(pass: &Pass<'_>, hits: &[Placed], checked: bool) -> BTreeSet<
                 add(&org, &entity, j);
             }
         }
+        for hit in hits.iter().filter(|h| h.obs.role != Role::Then) {
+            for j in shape.affected(hit.obs.role, hit.obs.at.timestamp()) {
+                add(&hit.org, &hit.entity, j);
+            }
+        }
     } else {
         for hit in hits {
             for j in shape.affected(hit.obs.role, hit.obs.at.timestamp()) {
@@ -119,6 +124,11 @@ pub(super) fn evaluate(
     // The then-steps to look at, by alert.
     let mut thens: BTreeMap<(String, String, i64), Vec<&Observation>> = BTreeMap::new();
     if check.is_some() {
+        let clock = pass.clocks.decide;
+        let suppress = shape.suppress;
+        let decide = |org: &str, entity: &str, o: &Observation| -> Option<(String, String, i64)> {
+            (o.role == Role::Then && o.at < clock).then(|| (org.to_string(), entity.to_string(), bucket(o.at, suppress)))
+        };
         for (org, entity, k) in touched(pass, hits, &shape) {
             let key = StateKey {
                 rule: pass.active.rule.id.to_string(),
@@ -128,14 +138,25 @@ pub(super) fn evaluate(
             };
             let decided_until = merged.decided_until(&key);
             for o in merged.entry(&key) {
-                let waiting = pass.batch.contains(&o.id) || decided_until.is_none_or(|d| o.at >= d);
-                if o.role == Role::Then && o.at < pass.clocks.decide && waiting {
-                    thens
-                        .entry((org.clone(), entity.clone(), bucket(o.at, shape.suppress)))
-                        .or_default()
-                        .push(o);
+                if (pass.batch.contains(&o.id) || decided_until.is_none_or(|d| o.at >= d))
+                    && let Some(key) = decide(&org, &entity, o)
+                {
+                    push_unique(thens.entry(key).or_default(), o);
                 }
             }
+        }
+        // A first step arriving after the then-step it completes (the batches of one page
+        // in another order) re-opens that then-step's decision.
+        for hit in hits.iter().filter(|h| h.obs.role != Role::Then) {
+            let end = hit.obs.at + TimeDelta::seconds(shape.within) + TimeDelta::nanoseconds(1);
+            for o in merged.range(&hit.org, &hit.entity, hit.obs.at, end) {
+                if let Some(key) = decide(&hit.org, &hit.entity, o) {
+                    push_unique(thens.entry(key).or_default(), o);
+                }
+            }
+        }
+        for list in thens.values_mut() {
+            list.sort_by(|a, b| a.order().cmp(&b.order()));
         }
     } else {
         let mut targets = BTreeSet::new();
@@ -252,4 +273,10 @@ fn completes<'a>(
         }
     }
     Some(firsts)
+}
+
+fn push_unique<'a>(list: &mut Vec<&'a Observation>, o: &'a Observation) {
+    if !list.iter().any(|seen| seen.id == o.id) {
+        list.push(o);
+    }
 }
