@@ -4,6 +4,7 @@
 //! Exit codes: 0 success, 1 any other failure, 2 bad flags or configuration (a missing key
 //! included), 3 an authentication or other fatal answer from the API.
 
+mod demo;
 mod error;
 mod poll;
 mod rules;
@@ -37,6 +38,9 @@ enum Command {
     Scan(scan::ScanArgs),
     /// List the detection rules.
     Rules(rules::RulesArgs),
+    /// Replay a scripted day with an intrusion through the real poll and detect path, on
+    /// the built-in simulator: no account needed.
+    Demo(demo::DemoArgs),
 }
 
 #[tokio::main]
@@ -58,6 +62,7 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
         Command::Poll(args) => poll::run(args).await,
         Command::Scan(args) => scan::run(args).await,
         Command::Rules(args) => rules::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
     }
 }
 

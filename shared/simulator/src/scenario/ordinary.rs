@@ -113,12 +113,26 @@ impl<'c> Day<'c> {
                 self.weekend_check_in(person);
                 continue;
             }
+            if Some(person.username.as_str()) == self.locked_out() {
+                self.locked_out_morning(person);
+                continue;
+            }
             self.workday(person);
         }
+    }
 
-        if !self.weekend && self.day.is_multiple_of(2) {
-            self.lockout_and_unlock();
-        }
+    /// Who forgets their password today: on every second working day, one of a few office
+    /// workers in turn.
+    fn locked_out(&self) -> Option<&'static str> {
+        const CANDIDATES: [&str; 5] = [
+            "kieran.doyle",
+            "lucy.baker",
+            "noah.phillips",
+            "liam.scott",
+            "jessica.young",
+        ];
+        (!self.weekend && self.day.is_multiple_of(2))
+            .then(|| CANDIDATES[(self.day as usize / 2) % CANDIDATES.len()])
     }
 
     fn at(&self, hour: i64, minute: i64) -> DateTime<Utc> {
@@ -837,25 +851,18 @@ impl<'c> Day<'c> {
         }
     }
 
-    /// Someone back from holiday forgets their password, locks the account, rings IT and
-    /// is unlocked; then logs in from the same desk.
-    fn lockout_and_unlock(&mut self) {
+    /// Someone back from holiday has forgotten their password: six tries at the user portal
+    /// lock the account, they ring IT, the head of IT unlocks it, they log in (from the same
+    /// desk) and only then start their day.
+    fn locked_out_morning(&mut self, person: &'c Person) {
         let company = self.company;
-        let candidates = [
-            "kieran.doyle",
-            "lucy.baker",
-            "ella.price",
-            "noah.phillips",
-            "sofia.rossi",
-        ];
-        let person = company.person(candidates[(self.day as usize / 2) % candidates.len()]);
         let net = company
             .office_of(person)
             .cloned()
             .unwrap_or_else(|| person.home.clone());
         let agent = Agent::for_laptop(person.laptop.os);
         self.label(Activity::Lockout);
-        let mut t = self.at(8, 40) + self.em.rng.minutes(0, 60);
+        let mut t = self.at(8, 0) + self.em.rng.minutes(0, 60);
         for _ in 0..6 {
             self.em
                 .user_login(t, person, &net, agent, Login::WrongPassword);
@@ -880,6 +887,10 @@ impl<'c> Day<'c> {
         let back = unlock_at + self.em.rng.minutes(2, 8);
         self.em
             .user_login(back, person, &net, agent, Login::Success(Some(person.mfa)));
+
+        let start = back + self.em.rng.minutes(1, 4);
+        let end = start + self.em.rng.minutes(420, 500);
+        self.working_hours(person, &net, Place::Office, start, end);
     }
 
     /// The corpus's one-off admin work: a new SSO app (created by one admin, assigned by the
