@@ -214,18 +214,12 @@ struct Pipeline {
 
 impl Pipeline {
     fn build(base_url: &str, settings: PollSettings) -> Result<Pipeline, CliError> {
-        let failed = |what: &str| {
-            let what = what.to_owned();
-            move |e: &dyn std::fmt::Display| CliError::Failed(format!("{what}: {e}"))
-        };
-        let state_dir = tempfile::tempdir()
-            .map_err(|e| failed("cannot make a temporary state directory")(&e))?;
-        let db = Db::open_in(state_dir.path())
-            .map_err(|e| failed("cannot open the state database")(&e))?;
-        let cursors = SqliteCursorStore::new(db.clone()).map_err(|e| failed("cursor store")(&e))?;
-        let alerts =
-            Arc::new(SqliteAlertStore::new(db.clone()).map_err(|e| failed("alert store")(&e))?);
-        let state = SqliteStateStore::new(db).map_err(|e| failed("rule-state store")(&e))?;
+        let state_dir =
+            tempfile::tempdir().map_err(failed("cannot make a temporary state directory"))?;
+        let db = Db::open_in(state_dir.path()).map_err(failed("cannot open the state database"))?;
+        let cursors = SqliteCursorStore::new(db.clone()).map_err(failed("cursor store"))?;
+        let alerts = Arc::new(SqliteAlertStore::new(db.clone()).map_err(failed("alert store"))?);
+        let state = SqliteStateStore::new(db).map_err(failed("rule-state store"))?;
 
         let config = Config::default();
         let engine = jcwatch_detection::engine::build(&config)
@@ -244,8 +238,7 @@ impl Pipeline {
         let mut client =
             ClientConfig::new(Credential::ApiKey(Secret::new(DEMO_API_KEY.to_owned())));
         client.base_url = Some(base_url.to_owned());
-        let client =
-            Client::new(client).map_err(|e| failed("the Directory Insights client")(&e))?;
+        let client = Client::new(client).map_err(failed("the Directory Insights client"))?;
         let ops = Arc::new(OpsNotices::default());
         let poller = Poller::new(
             PollPorts {
@@ -298,6 +291,11 @@ impl Pipeline {
         alerts.sort_by(|a, b| (a.first_seen, &a.alert_id).cmp(&(b.first_seen, &b.alert_id)));
         Ok(alerts)
     }
+}
+
+/// Maps a setup error to a failure that says which part failed.
+fn failed<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> CliError {
+    move |e| CliError::Failed(format!("{what}: {e}"))
 }
 
 /// Operational notices from the poll (a rejected key, for one); the demo shows them if the
