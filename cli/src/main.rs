@@ -4,6 +4,7 @@
 //! Exit codes: 0 success, 1 any other failure, 2 bad flags or configuration (a missing key
 //! included), 3 an authentication or other fatal answer from the API.
 
+mod demo;
 mod error;
 mod poll;
 mod rules;
@@ -41,6 +42,9 @@ enum Command {
     /// Send the batches in the detect function's dead-letter queue to it again.
     #[command(name = "replay-dlq", alias = "replay")]
     ReplayDlq(replay::ReplayArgs),
+    /// Replay a scripted day with an intrusion through the real poll and detect path, on
+    /// the built-in simulator: no account needed.
+    Demo(demo::DemoArgs),
 }
 
 #[tokio::main]
@@ -63,6 +67,7 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
         Command::Scan(args) => scan::run(args).await,
         Command::Rules(args) => rules::run(args).await,
         Command::ReplayDlq(args) => replay::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
     }
 }
 

@@ -24,6 +24,9 @@
 //! # Ok(()) }
 //! ```
 //!
+//! The [`scenario`] module scripts what it serves in the demo and the detection-quality
+//! tests: ordinary days at a small company and an intrusion, with the ground truth beside them.
+//!
 //! Limitation: only the events search and the token endpoint are served; `/events/count`,
 //! `/events/distinct`, `/events/interval` and the directory (user and group) endpoints
 //! answer 404. Full-text `q`, `search_term`, `fields` and `skip` are ignored.
@@ -33,6 +36,7 @@ mod faults;
 pub mod generate;
 mod ids;
 mod query;
+pub mod scenario;
 mod server;
 mod store;
 
