@@ -17,6 +17,9 @@ pub mod knobs {
     pub const THRESHOLD: &str = "threshold";
     /// Threshold rules: the sliding window the events must fall in.
     pub const WINDOW: &str = "window";
+    /// Threshold rules, optionally: a second, slower tier.
+    pub const SLOW_THRESHOLD: &str = "slow_threshold";
+    pub const SLOW_WINDOW: &str = "slow_window";
     /// Sequence and absence rules: how long after the first step the second may come.
     pub const WITHIN: &str = "within";
     /// First-seen rules: how long an entity must have been seen before its new values alert.

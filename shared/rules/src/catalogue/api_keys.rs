@@ -77,8 +77,8 @@ fn old_key_examples() -> Examples {
 fn new_source() -> Rule {
     Rule {
         id: "jc.apikey.new_source",
-        title: "API key of {actor} made changes from a new network {value}",
-        description: "Directory changes made with an administrator's API key from a network (/24) never seen for that admin in the history window, on a different provider (/16), in a different country or with a different client than before. A stolen key is used from the thief's machine; an integration keeps calling from the same place. The admin must have been seen for the learning period first, and SCIM provisioning (whose cloud addresses rotate) is left out.",
+        title: "API key of {actor} made changes from a new address {value}",
+        description: "Directory changes made with an administrator's API key from an address never seen for that admin in the history window, and on a different provider (/16), in a different country or with a different client than anything the admin used before. A stolen key is used from the thief's machine; an integration keeps calling from the same place, and a second host of it shares its provider and client. The admin must have been seen for the learning period first, and SCIM provisioning (whose cloud addresses rotate) is left out.",
         area: Area::ApiKeys,
         severity: Severity::High,
         technique: "T1550.001",
@@ -109,24 +109,27 @@ fn observe_api_source(ev: &Event, _: &Knobs) -> Option<Hit> {
     } else {
         Role::History
     };
+    let country = ev
+        .geoip
+        .as_ref()
+        .and_then(|g| g.country_code.clone())
+        .unwrap_or_default();
     let aux = format!(
         "{}|{}|{}",
         fields::wide_network(ip),
-        ev.geoip
-            .as_ref()
-            .and_then(|g| g.country_code.clone())
-            .unwrap_or_default(),
+        country,
         fields::device_family(ev).unwrap_or_default()
     );
     Some(
         Hit::new(admin)
             .role(role)
-            .value(fields::network(ip))
+            .value(ip.to_string())
             .aux(Some(aux)),
     )
 }
 
-/// The new network is on another provider, in another country or used by another client.
+/// The new address is on another provider (/16), in another country or used by another
+/// client than before: a thief's machine, not a second host of the same integration.
 fn different_provider(seen: &FirstSeenMatch<'_>, _: &Knobs) -> bool {
     let parts = |aux: Option<&str>| -> (String, String, String) {
         let mut it = aux.unwrap_or_default().splitn(3, '|').map(str::to_string);
@@ -163,6 +166,16 @@ fn new_source_examples() -> Examples {
     stolen
         .wait("3h")
         .push(sync_update("jane.doe").from(&MOSCOW).ua(&PYTHON_REQUESTS));
+    let test_range = ASHBURN_DC.via("203.0.113.10");
+    let mut neighbour = Timeline::new("ns-5", DAY1);
+    neighbour.repeat(3, "1d", |i| {
+        sync_update(super::auth::STAFF[i]).from(&test_range)
+    });
+    neighbour.wait("3h").push(
+        sync_update("jane.doe")
+            .from(&LAGOS.via("203.0.113.45"))
+            .ua(&GO_CLIENT),
+    );
     let mut same_place = Timeline::new("ns-2", DAY1);
     same_place.repeat(3, "1d", |i| sync_update(super::auth::STAFF[i]));
     same_place
@@ -179,10 +192,13 @@ fn new_source_examples() -> Examples {
         .push(sync_update("jane.doe").from(&FRANKFURT_DC).source("scim"));
     Examples {
         config: vec![],
-        matching: vec![example(
-            "the sync key used from Moscow with a new client",
-            &stolen,
-        )],
+        matching: vec![
+            example("the sync key used from Moscow with a new client", &stolen),
+            example(
+                "the sync key used from another country in the same /24",
+                &neighbour,
+            ),
+        ],
         near_miss: vec![
             example(
                 "the sync key from another host of its usual network",

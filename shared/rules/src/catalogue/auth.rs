@@ -9,8 +9,8 @@ use super::{
 };
 use crate::fields::{self, FlatChange};
 use crate::fixtures::*;
-use crate::knob::Knobs;
-use crate::rule::{Example, Examples, Hit, Logic, Rule};
+use crate::knob::{Knob, Knobs};
+use crate::rule::{Example, Examples, Hit, Logic, Rule, knobs};
 use crate::state::Role;
 
 pub(super) fn rules() -> Vec<Rule> {
@@ -102,8 +102,8 @@ fn brute_force_examples() -> Examples {
 fn password_spray() -> Rule {
     Rule {
         id: "jc.auth.password_spray",
-        title: "Password spray from {entity}: {distinct_count} accounts failed within {window}",
-        description: "Failed logins for many different accounts from one source address in a short time: someone trying a few common passwords against the whole directory. An office address where a few people mistype in the same morning stays well below the threshold.",
+        title: "Password spray from {entity}: {distinct_count} accounts failed",
+        description: "Failed logins for many different accounts from one source address: someone trying a few common passwords against the whole directory, in a burst (threshold within window) or spread out over the day (slow_threshold within slow_window). An office address where a few people mistype in the same morning stays well below either threshold.",
         area: Area::AuthAndAdmin,
         severity: Severity::High,
         technique: "T1110.003",
@@ -114,6 +114,12 @@ fn password_spray() -> Rule {
             suppress("24h"),
             threshold(10, "Distinct accounts failing from one address."),
             window("30m"),
+            Knob::count(
+                knobs::SLOW_THRESHOLD,
+                20,
+                "Distinct accounts failing from one address over the slow window.",
+            ),
+            Knob::duration(knobs::SLOW_WINDOW, "24h", "The window of a slow spray."),
             ignore_errors(NOT_CREDENTIAL_ERRORS),
         ],
         details: &["distinct_count", "distinct", "threshold"],
@@ -157,6 +163,12 @@ fn spray_examples() -> Examples {
             .from(&HANOI)
             .ua(&PYTHON_REQUESTS)
     });
+    let mut slow = Timeline::new("sp-4", DAY1);
+    slow.repeat(22, "20m", |i| {
+        user_login_failed(&format!("{}{i}", STAFF[i % STAFF.len()]))
+            .from(&HANOI)
+            .ua(&PYTHON_REQUESTS)
+    });
     let mut office = Timeline::new("sp-2", DAY1);
     office.repeat(6, "4m", |i| user_login_failed(STAFF[i]));
     let mut scattered = Timeline::new("sp-3", DAY1);
@@ -167,10 +179,10 @@ fn spray_examples() -> Examples {
     scattered.repeat(12, "1m", |i| user_login_failed(STAFF[i]).from(&places[i]));
     Examples {
         config: vec![],
-        matching: vec![example(
-            "twelve accounts from one address in six minutes",
-            &spray,
-        )],
+        matching: vec![
+            example("twelve accounts from one address in six minutes", &spray),
+            example("twenty-two accounts over seven hours", &slow),
+        ],
         near_miss: vec![
             example("six people mistyping at the office", &office),
             example("twelve failures from twelve addresses", &scattered),
@@ -206,10 +218,10 @@ fn lockout_wave() -> Rule {
 }
 
 fn locked_account(ev: &Event) -> Option<String> {
-    let by_type = matches!(
-        ev.kind(),
-        "user_lockout" | "admin_lockout" | "user_locked" | "account_locked"
-    );
+    let kind = ev.kind();
+    let by_type =
+        (kind.contains("lockout") || kind.contains("locked_out") || kind.ends_with("_locked"))
+            && !kind.contains("unlock");
     let by_change = ev.kind().ends_with("_update")
         && fields::flat_changes(ev).iter().any(|c| {
             c.leaf().contains("locked") && c.to_flag() == Some(true) && c.from_flag() != Some(true)

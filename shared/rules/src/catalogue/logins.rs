@@ -37,13 +37,15 @@ fn example(name: &'static str, t: &Timeline) -> Example {
 }
 
 /// A successful login that says where it came from.
+/// (Coordinates, or at least a country: without coordinates only a change of country within
+/// the hour is taken as impossible.)
 fn located(ev: &Event) -> Option<String> {
     let who = located_login(ev)?;
     let geo = ev.geoip.as_ref()?;
-    (geo.latitude.is_some()
+    let coordinates = geo.latitude.is_some()
         && geo.longitude.is_some()
-        && !(geo.latitude == Some(0.0) && geo.longitude == Some(0.0)))
-    .then_some(who)
+        && !(geo.latitude == Some(0.0) && geo.longitude == Some(0.0));
+    (coordinates || geo.country_code.is_some()).then_some(who)
 }
 
 // --- impossible travel -------------------------------------------------------------------
@@ -126,16 +128,38 @@ fn travel_examples() -> Examples {
             .without("geoip")
             .from_ip("100.64.1.2"),
     );
+    let mut countries_only = Timeline::new("it-6", DAY1);
+    countries_only
+        .push(user_login("jane.doe").set("geoip", serde_json::json!({"country_code": "FR"})));
+    countries_only.wait("20m").push(
+        sso("jane.doe", "Slack")
+            .from(&MOSCOW)
+            .set("geoip", serde_json::json!({"country_code": "RU"})),
+    );
+    let mut countries_hours = Timeline::new("it-7", DAY1);
+    countries_hours
+        .push(user_login("jane.doe").set("geoip", serde_json::json!({"country_code": "FR"})));
+    countries_hours
+        .wait("3h")
+        .push(sso("jane.doe", "Slack").set("geoip", serde_json::json!({"country_code": "DE"})));
     Examples {
         config: vec![],
         matching: vec![
             example("Paris then New York fifty minutes later", &jump),
             example("Paris, Moscow, Paris within six hours", &out_and_back),
+            example(
+                "France then Russia in twenty minutes, countries only",
+                &countries_only,
+            ),
         ],
         near_miss: vec![
             example("a real flight from London to New York", &flight),
             example("Paris to Lyon in an hour", &train),
             example("a login without a location", &no_geo),
+            example(
+                "France then Germany three hours later, countries only",
+                &countries_hours,
+            ),
         ],
     }
 }
@@ -233,13 +257,28 @@ fn observe_country_device(ev: &Event, knobs: &Knobs) -> Option<Hit> {
     let slot = |ev: &Event| Some((ev.timestamp.timestamp() / 60).to_string());
     if fields::push_result(ev) == Some(false) {
         let who = fields::login_identity(ev)?;
-        return Some(Hit::new(who).role(Role::Context).value(MARK_PUSH).aux(slot(ev)));
+        return Some(
+            Hit::new(who)
+                .role(Role::Context)
+                .value(MARK_PUSH)
+                .aux(slot(ev)),
+        );
     }
     if let Some(who) = credential_failure(ev, knobs) {
-        return Some(Hit::new(who).role(Role::Context).value(MARK_FAILED).aux(slot(ev)));
+        return Some(
+            Hit::new(who)
+                .role(Role::Context)
+                .value(MARK_FAILED)
+                .aux(slot(ev)),
+        );
     }
     if let Some(fields::MfaToggle::Off(who)) = fields::mfa_toggle(ev) {
-        return Some(Hit::new(who).role(Role::Context).value(MARK_MFA_OFF).aux(slot(ev)));
+        return Some(
+            Hit::new(who)
+                .role(Role::Context)
+                .value(MARK_MFA_OFF)
+                .aux(slot(ev)),
+        );
     }
     let (path, who) = successful_login(ev)?;
     if !matches!(
@@ -301,8 +340,12 @@ fn first_country_examples() -> Examples {
         .push(user_login("new.hire").from(&TOKYO).ua(&EDGE_WINDOWS));
     let mut guessed = Timeline::new("fc-5", DAY1);
     usual(&mut guessed, "jane.doe");
-    guessed.repeat(6, "20s", |_| user_login_failed("jane.doe").from(&LAGOS).ua(&EDGE_WINDOWS));
-    guessed.wait("1m").push(sso("jane.doe", "Salesforce").from(&LAGOS).ua(&EDGE_WINDOWS));
+    guessed.repeat(6, "20s", |_| {
+        user_login_failed("jane.doe").from(&LAGOS).ua(&EDGE_WINDOWS)
+    });
+    guessed
+        .wait("1m")
+        .push(sso("jane.doe", "Salesforce").from(&LAGOS).ua(&EDGE_WINDOWS));
     let mut home_new_phone = Timeline::new("fc-4", DAY1);
     usual(&mut home_new_phone, "jane.doe");
     home_new_phone.push(user_login("jane.doe").ua(&SAFARI_IPHONE));
@@ -316,7 +359,10 @@ fn first_country_examples() -> Examples {
             example("a traveller in Tokyo with their laptop", &traveller),
             example("a user still in the learning period", &new_user),
             example("a new phone at home", &home_new_phone),
-            example("a guessed password (the brute-force rules report it)", &guessed),
+            example(
+                "a guessed password (the brute-force rules report it)",
+                &guessed,
+            ),
         ],
     }
 }

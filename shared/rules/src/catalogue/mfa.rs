@@ -180,7 +180,10 @@ fn user_mfa_disabled() -> Rule {
         needs_config: None,
         knobs: vec![
             suppress("24h"),
-            within("12h", "How long MFA may stay off before the alert."),
+            within(
+                "4h",
+                "How long MFA may stay off before the alert (a lost phone is re-enrolled within hours).",
+            ),
         ],
         details: &["not_followed_within"],
         logic: Logic::Absence {
@@ -226,7 +229,7 @@ fn mfa_enrolled(user: &str) -> Ev {
 fn user_mfa_examples() -> Examples {
     let mut left_off = Timeline::new("um-1", DAY1);
     left_off.push(mfa_off("jane.doe"));
-    left_off.wait("14h").push(user_login("john.doe"));
+    left_off.wait("6h").push(user_login("john.doe"));
     let mut excluded = Timeline::new("um-2", DAY1);
     excluded.push(
         admin_change("user_update", "it.admin@corp.example")
@@ -237,7 +240,7 @@ fn user_mfa_examples() -> Examples {
                 json!({"configured": true, "exclusion": true}),
             ),
     );
-    excluded.wait("14h").push(user_login("john.doe"));
+    excluded.wait("6h").push(user_login("john.doe"));
     let mut reenrolled = Timeline::new("um-3", DAY1);
     reenrolled.push(
         Ev::new("totp_delete_enrollment", "directory")
@@ -247,10 +250,10 @@ fn user_mfa_examples() -> Examples {
             .ok(true),
     );
     reenrolled.wait("45m").push(mfa_enrolled("jane.doe"));
-    reenrolled.wait("14h").push(user_login("john.doe"));
+    reenrolled.wait("6h").push(user_login("john.doe"));
     let mut too_soon = Timeline::new("um-4", DAY1);
     too_soon.push(mfa_off("jane.doe"));
-    too_soon.wait("6h").push(user_login("john.doe"));
+    too_soon.wait("3h").push(user_login("john.doe"));
     Examples {
         config: vec![],
         matching: vec![
@@ -303,7 +306,20 @@ fn observe_removal_or_login(ev: &Event, _: &Knobs) -> Option<Hit> {
     }
     let who = super::located_login(ev)?;
     let ip = fields::source_ip(ev)?;
-    Some(Hit::new(who).role(Role::Then).value(fields::network(ip)))
+    // The network and the country together: "the same place" even where addresses of
+    // different countries share a /24 (test ranges, some hosting providers).
+    let country = ev
+        .geoip
+        .as_ref()
+        .and_then(|g| g.country_code.clone())
+        .unwrap_or_default();
+    Some(
+        Hit::new(who).role(Role::Then).value(
+            format!("{} {country}", fields::network(ip))
+                .trim()
+                .to_string(),
+        ),
+    )
 }
 
 fn from_new_network(seen: &SequenceMatch<'_>, _: &Knobs) -> bool {

@@ -102,6 +102,14 @@ fn km(a: &Observation, b: &Observation) -> Option<f64> {
     Some(haversine_km(a.lat?, a.lon?, b.lat?, b.lon?))
 }
 
+/// Different countries within an hour, for logins whose coordinates are unknown.
+fn country_hop(a: &Observation, b: &Observation) -> bool {
+    match (a.country.as_deref(), b.country.as_deref()) {
+        (Some(ca), Some(cb)) => ca != cb && (b.at - a.at).num_seconds().abs() <= 3_600,
+        _ => false,
+    }
+}
+
 fn hours(a: &Observation, b: &Observation) -> f64 {
     let secs = (b.at - a.at).num_seconds().abs().max(60);
     secs as f64 / 3_600.0
@@ -175,9 +183,13 @@ fn find<'a>(logins: &[&'a Observation], shape: &Shape, j: i64) -> Option<Finding
             if (y.at - x.at).num_seconds() > shape.pair_reach {
                 break;
             }
-            let Some(distance) = km(x, y) else { continue };
-            let speed = distance / hours(x, y);
-            if distance >= shape.min_distance && speed > shape.max_speed {
+            let (distance, speed) = match km(x, y) {
+                Some(distance) => (distance, distance / hours(x, y)),
+                // Without coordinates, two countries within the hour is what can be said.
+                None if country_hop(x, y) => (f64::NAN, f64::INFINITY),
+                None => continue,
+            };
+            if (distance.is_nan() || distance >= shape.min_distance) && speed > shape.max_speed {
                 evidence.insert(x.id.as_str(), x);
                 evidence.insert(y.id.as_str(), y);
                 if best.is_none_or(|(s, _, _)| speed > s) {
@@ -202,11 +214,20 @@ fn find<'a>(logins: &[&'a Observation], shape: &Shape, j: i64) -> Option<Finding
     let mut details = BTreeMap::new();
     let anchor = match (best, there_and_back) {
         (Some((speed, a, b)), _) => {
-            let distance = km(a, b).unwrap_or_default();
+            let shown = |x: f64| {
+                if x.is_finite() {
+                    format!("{x:.0}")
+                } else {
+                    "?".to_string()
+                }
+            };
             details.insert("from".into(), place(a));
             details.insert("to".into(), place(b));
-            details.insert("distance_km".into(), format!("{distance:.0}"));
-            details.insert("speed_kmh".into(), format!("{speed:.0}"));
+            details.insert(
+                "distance_km".into(),
+                km(a, b).map(shown).unwrap_or_else(|| "?".into()),
+            );
+            details.insert("speed_kmh".into(), shown(speed));
             details.insert(
                 "hours".into(),
                 format!("{:.1}", (b.at - a.at).num_seconds() as f64 / 3_600.0),

@@ -127,7 +127,8 @@ pub(super) fn evaluate(
         let clock = pass.clocks.decide;
         let suppress = shape.suppress;
         let decide = |org: &str, entity: &str, o: &Observation| -> Option<(String, String, i64)> {
-            (o.role == Role::Then && o.at < clock).then(|| (org.to_string(), entity.to_string(), bucket(o.at, suppress)))
+            (o.role == Role::Then && o.at < clock)
+                .then(|| (org.to_string(), entity.to_string(), bucket(o.at, suppress)))
         };
         for (org, entity, k) in touched(pass, hits, &shape) {
             let key = StateKey {
