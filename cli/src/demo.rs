@@ -27,7 +27,7 @@ use jcwatch_dirinsights::{Client, ClientConfig, Credential, Secret};
 use jcwatch_local::{Db, SqliteAlertStore, SqliteCursorStore, SqliteStateStore};
 use jcwatch_model::{Alert, Route};
 use jcwatch_simulator::Simulator;
-use jcwatch_simulator::scenario::{Corpus, Scenario};
+use jcwatch_simulator::scenario::{Corpus, Scenario, ScoredAlert};
 use serde_json::Value;
 
 use crate::error::CliError;
@@ -375,6 +375,8 @@ fn report(summary: &Summary<'_>, alerts: &[Alert], notifications: &[Notification
     out.push_str("ALERTS\n");
     out.push_str(&present::table(alerts));
     out.push('\n');
+    out.push_str(&scorecard(summary.corpus, alerts));
+    out.push('\n');
 
     // In the order the activity happened (publishing follows the batches).
     let first_seen = |note: &Notification| {
@@ -406,6 +408,42 @@ fn report(summary: &Summary<'_>, alerts: &[Alert], notifications: &[Notification
         out.push_str(&email_view(note));
         out.push('\n');
         out.push_str(&slack_view(&note.chat));
+    }
+    out
+}
+
+/// How the alerts compare with the script: the demo knows which events were the intrusion,
+/// so it can say which attack steps were caught and whether anything ordinary was flagged.
+fn scorecard(corpus: &Corpus, alerts: &[Alert]) -> String {
+    let scored: Vec<ScoredAlert> = alerts
+        .iter()
+        .filter_map(|a| serde_json::to_value(a).ok())
+        .filter_map(|v| serde_json::from_value(v).ok())
+        .collect();
+    let score = corpus.score(&scored);
+    let steps = score.steps.len();
+    let caught = steps - score.missed_steps().len();
+    let mut out =
+        String::from("AGAINST THE SCRIPT (the demo knows which events were the intrusion)\n");
+    out.push_str(&format!("  intrusion steps caught: {caught} of {steps}\n"));
+    for (area, (caught, total)) in score.recall_by_area() {
+        out.push_str(&format!("    {:<46} {caught} of {total}\n", area.title()));
+    }
+    for step in score.missed_steps() {
+        out.push_str(&format!("  missed: {}\n", step.as_str()));
+    }
+    out.push_str(&format!(
+        "  alerts on ordinary activity: {}\n",
+        score.false_positives.len()
+    ));
+    for miss in &score.false_positives {
+        out.push_str(&format!("    {} on {:?}\n", miss.rule_id, miss.activities));
+    }
+    if !score.confirmable_duets.is_empty() {
+        out.push_str(&format!(
+            "  DUETs asking an admin to confirm a change they made: {}\n",
+            score.confirmable_duets.len()
+        ));
     }
     out
 }
