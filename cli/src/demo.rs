@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 use clap::{Args, ValueEnum};
 use jcwatch_core::poll::{OrgOutcome, PollPorts, PollRun, PollSettings, Poller, StopSignal};
 use jcwatch_core::ports::{Clock, Notification, Notifier, NotifyError};
@@ -53,7 +53,7 @@ pub struct DemoArgs {
     #[arg(long, value_name = "N", default_value_t = 7)]
     seed: u64,
 
-    /// The day to script, as YYYY-MM-DD [default: yesterday].
+    /// The day to script, as YYYY-MM-DD [default: the last working day before today].
     #[arg(long, value_name = "DATE")]
     date: Option<NaiveDate>,
 }
@@ -76,9 +76,7 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, CliError> {
             )));
         }
         Some(date) => date,
-        None => today
-            .checked_sub_days(Days::new(1))
-            .ok_or_else(|| CliError::Failed("cannot tell yesterday's date".into()))?,
+        None => last_working_day_before(today),
     };
     let scenario = Scenario::new(args.seed, date);
     let corpus = scenario.demo_day();
@@ -126,6 +124,15 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, CliError> {
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
     Ok(ExitCode::SUCCESS)
+}
+
+/// The office is quiet at weekends, so the default day is the last weekday before `today`.
+fn last_working_day_before(today: NaiveDate) -> NaiveDate {
+    let mut day = today.pred_opt().unwrap_or(today);
+    while matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+        day = day.pred_opt().unwrap_or(day);
+    }
+    day
 }
 
 /// The demo's poll settings: the defaults, with a first-run backfill that reaches the start
@@ -514,6 +521,24 @@ mod tests {
             );
         }
         assert!(script.last_poll > corpus.events().last().unwrap().at + delta(settings.lag));
+    }
+
+    #[test]
+    fn the_default_day_is_the_last_weekday_before_today() {
+        let day = |s: &str| s.parse::<NaiveDate>().unwrap();
+
+        assert_eq!(
+            last_working_day_before(day("2025-06-11")),
+            day("2025-06-10")
+        );
+        assert_eq!(
+            last_working_day_before(day("2025-06-09")),
+            day("2025-06-06")
+        );
+        assert_eq!(
+            last_working_day_before(day("2025-06-08")),
+            day("2025-06-06")
+        );
     }
 
     #[test]
