@@ -29,6 +29,8 @@ pub mod knobs {
     /// Geo-velocity rules.
     pub const MAX_SPEED: &str = "max_speed_kmh";
     pub const MIN_DISTANCE: &str = "min_distance_km";
+    /// Geo-velocity rules, optionally: the minimum distance between logins in one country.
+    pub const MIN_DISTANCE_DOMESTIC: &str = "min_distance_domestic_km";
     pub const RETURN_WITHIN: &str = "return_within";
     /// Geo-velocity rules: the time of day (UTC) suppression windows start at.
     pub const WINDOW_STARTS: &str = "window_starts";

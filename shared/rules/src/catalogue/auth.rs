@@ -539,7 +539,20 @@ fn portal_admin_granted() -> Rule {
     }
 }
 
+/// Whether the actor changed their own account (reported by jc.admin.self_escalation, so the
+/// grant rules leave it alone rather than raise the same event twice).
+fn to_self(ev: &Event) -> bool {
+    let actors = fields::actor_names(ev);
+    let targets = fields::target_names(ev);
+    actors
+        .iter()
+        .any(|a| targets.iter().any(|t| fields::same_person(a, t)))
+}
+
 fn observe_portal_grant(ev: &Event, _: &Knobs) -> Option<Hit> {
+    if to_self(ev) {
+        return None;
+    }
     let what = portal_admin_grant(ev)?;
     Some(Hit::new(actor_or_unknown(ev)).detail(Some(what)))
 }
@@ -563,6 +576,12 @@ fn portal_grant_examples() -> Examples {
             .on_admin("old.admin@corp.example")
             .change("roleName", Some(json!("Administrator")), json!("Read Only")),
     );
+    let mut own = Timeline::new("pg-5", DAY1);
+    own.push(
+        admin_change("admin_update", "helpdesk@corp.example")
+            .on_admin("helpdesk@corp.example")
+            .change("roleName", Some(json!("Help Desk")), json!("Administrator")),
+    );
     let mut renamed = Timeline::new("pg-4", DAY1);
     renamed.push(
         admin_change("admin_update", "it.admin@corp.example")
@@ -578,6 +597,10 @@ fn portal_grant_examples() -> Examples {
         near_miss: vec![
             example("an administrator lowered to read-only", &lowered),
             example("an admin's name changed", &renamed),
+            example(
+                "an admin raising their own role (self-escalation reports it)",
+                &own,
+            ),
         ],
     }
 }
@@ -603,6 +626,9 @@ fn device_admin_granted() -> Rule {
 }
 
 fn observe_device_grant(ev: &Event, _: &Knobs) -> Option<Hit> {
+    if to_self(ev) {
+        return None;
+    }
     let what = device_admin_grant(ev)?;
     Some(Hit::new(actor_or_unknown(ev)).detail(Some(what)))
 }
@@ -690,12 +716,7 @@ fn self_escalation() -> Rule {
 
 fn observe_self_escalation(ev: &Event, _: &Knobs) -> Option<Hit> {
     let what = portal_admin_grant(ev).or_else(|| device_admin_grant(ev))?;
-    let actors = fields::actor_names(ev);
-    let targets = fields::target_names(ev);
-    let same = actors
-        .iter()
-        .any(|a| targets.iter().any(|t| fields::same_person(a, t)));
-    same.then(|| Hit::new(actor_or_unknown(ev)).detail(Some(what)))
+    to_self(ev).then(|| Hit::new(actor_or_unknown(ev)).detail(Some(what)))
 }
 
 fn self_escalation_examples() -> Examples {
