@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 use clap::{Args, ValueEnum};
 use jcwatch_core::poll::{OrgOutcome, PollPorts, PollRun, PollSettings, Poller, StopSignal};
 use jcwatch_core::ports::{Clock, Notification, Notifier, NotifyError};
@@ -27,7 +27,7 @@ use jcwatch_dirinsights::{Client, ClientConfig, Credential, Secret};
 use jcwatch_local::{Db, SqliteAlertStore, SqliteCursorStore, SqliteStateStore};
 use jcwatch_model::{Alert, Route};
 use jcwatch_simulator::Simulator;
-use jcwatch_simulator::scenario::{Corpus, Scenario};
+use jcwatch_simulator::scenario::{Corpus, Scenario, ScoredAlert};
 use serde_json::Value;
 
 use crate::error::CliError;
@@ -53,7 +53,7 @@ pub struct DemoArgs {
     #[arg(long, value_name = "N", default_value_t = 7)]
     seed: u64,
 
-    /// The day to script, as YYYY-MM-DD [default: yesterday].
+    /// The day to script, as YYYY-MM-DD [default: the last working day before today].
     #[arg(long, value_name = "DATE")]
     date: Option<NaiveDate>,
 }
@@ -76,9 +76,7 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, CliError> {
             )));
         }
         Some(date) => date,
-        None => today
-            .checked_sub_days(Days::new(1))
-            .ok_or_else(|| CliError::Failed("cannot tell yesterday's date".into()))?,
+        None => last_working_day_before(today),
     };
     let scenario = Scenario::new(args.seed, date);
     let corpus = scenario.demo_day();
@@ -126,6 +124,15 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, CliError> {
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
     Ok(ExitCode::SUCCESS)
+}
+
+/// The office is quiet at weekends, so the default day is the last weekday before `today`.
+fn last_working_day_before(today: NaiveDate) -> NaiveDate {
+    let mut day = today.pred_opt().unwrap_or(today);
+    while matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+        day = day.pred_opt().unwrap_or(day);
+    }
+    day
 }
 
 /// The demo's poll settings: the defaults, with a first-run backfill that reaches the start
@@ -375,6 +382,8 @@ fn report(summary: &Summary<'_>, alerts: &[Alert], notifications: &[Notification
     out.push_str("ALERTS\n");
     out.push_str(&present::table(alerts));
     out.push('\n');
+    out.push_str(&scorecard(summary.corpus, alerts));
+    out.push('\n');
 
     // In the order the activity happened (publishing follows the batches).
     let first_seen = |note: &Notification| {
@@ -406,6 +415,42 @@ fn report(summary: &Summary<'_>, alerts: &[Alert], notifications: &[Notification
         out.push_str(&email_view(note));
         out.push('\n');
         out.push_str(&slack_view(&note.chat));
+    }
+    out
+}
+
+/// How the alerts compare with the script: the demo knows which events were the intrusion,
+/// so it can say which attack steps were caught and whether anything ordinary was flagged.
+fn scorecard(corpus: &Corpus, alerts: &[Alert]) -> String {
+    let scored: Vec<ScoredAlert> = alerts
+        .iter()
+        .filter_map(|a| serde_json::to_value(a).ok())
+        .filter_map(|v| serde_json::from_value(v).ok())
+        .collect();
+    let score = corpus.score(&scored);
+    let steps = score.steps.len();
+    let caught = steps - score.missed_steps().len();
+    let mut out =
+        String::from("AGAINST THE SCRIPT (the demo knows which events were the intrusion)\n");
+    out.push_str(&format!("  intrusion steps caught: {caught} of {steps}\n"));
+    for (area, (caught, total)) in score.recall_by_area() {
+        out.push_str(&format!("    {:<46} {caught} of {total}\n", area.title()));
+    }
+    for step in score.missed_steps() {
+        out.push_str(&format!("  missed: {}\n", step.as_str()));
+    }
+    out.push_str(&format!(
+        "  alerts on ordinary activity: {}\n",
+        score.false_positives.len()
+    ));
+    for miss in &score.false_positives {
+        out.push_str(&format!("    {} on {:?}\n", miss.rule_id, miss.activities));
+    }
+    if !score.confirmable_duets.is_empty() {
+        out.push_str(&format!(
+            "  DUETs asking an admin to confirm a change they made: {}\n",
+            score.confirmable_duets.len()
+        ));
     }
     out
 }
@@ -476,6 +521,24 @@ mod tests {
             );
         }
         assert!(script.last_poll > corpus.events().last().unwrap().at + delta(settings.lag));
+    }
+
+    #[test]
+    fn the_default_day_is_the_last_weekday_before_today() {
+        let day = |s: &str| s.parse::<NaiveDate>().unwrap();
+
+        assert_eq!(
+            last_working_day_before(day("2025-06-11")),
+            day("2025-06-10")
+        );
+        assert_eq!(
+            last_working_day_before(day("2025-06-09")),
+            day("2025-06-06")
+        );
+        assert_eq!(
+            last_working_day_before(day("2025-06-08")),
+            day("2025-06-06")
+        );
     }
 
     #[test]

@@ -62,6 +62,8 @@ fn the_demo_exits_zero_in_seconds_with_alerts_from_all_five_areas() {
         text.contains("2 event(s) arrived late between the polls"),
         "{text}"
     );
+    assert!(text.contains("intrusion steps caught: 15 of 15"), "{text}");
+    assert!(text.contains("alerts on ordinary activity: 0"), "{text}");
     let alerts = jsonl_alerts();
     let areas: BTreeSet<Area> = alerts.iter().map(|a| a.area).collect();
     assert_eq!(areas.len(), 5, "areas alerted: {areas:?}");

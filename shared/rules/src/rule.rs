@@ -17,6 +17,9 @@ pub mod knobs {
     pub const THRESHOLD: &str = "threshold";
     /// Threshold rules: the sliding window the events must fall in.
     pub const WINDOW: &str = "window";
+    /// Threshold rules, optionally: a second, slower tier.
+    pub const SLOW_THRESHOLD: &str = "slow_threshold";
+    pub const SLOW_WINDOW: &str = "slow_window";
     /// Sequence and absence rules: how long after the first step the second may come.
     pub const WITHIN: &str = "within";
     /// First-seen rules: how long an entity must have been seen before its new values alert.
@@ -26,6 +29,8 @@ pub mod knobs {
     /// Geo-velocity rules.
     pub const MAX_SPEED: &str = "max_speed_kmh";
     pub const MIN_DISTANCE: &str = "min_distance_km";
+    /// Geo-velocity rules, optionally: the minimum distance between logins in one country.
+    pub const MIN_DISTANCE_DOMESTIC: &str = "min_distance_domestic_km";
     pub const RETURN_WITHIN: &str = "return_within";
     /// Geo-velocity rules: the time of day (UTC) suppression windows start at.
     pub const WINDOW_STARTS: &str = "window_starts";

@@ -305,3 +305,35 @@ fn missing_fields_are_unknown_and_raise_nothing() {
 
     assert!(engine.scan(bare).is_empty());
 }
+
+#[test]
+fn the_public_samples_run_through_every_rule_without_alerting() {
+    let text = include_str!("../../model/tests/fixtures/public-samples.jsonl");
+    let events: Vec<Event> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter_map(|l| Event::from_json(l).ok())
+        .collect();
+    let mut config = DetectionConfig::default();
+    for rule in catalogue().iter().filter(|r| r.needs_config.is_some()) {
+        let examples = (rule.examples)();
+        config.rules.insert(
+            rule.id.to_string(),
+            RuleConfig {
+                enabled: Some(true),
+                knobs: examples
+                    .config
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect(),
+                ..RuleConfig::default()
+            },
+        );
+    }
+    let engine = Engine::new(catalogue(), &config).expect("valid");
+
+    let alerts = engine.scan(events.clone());
+
+    assert!(events.len() >= 15, "the samples parse");
+    assert!(alerts.is_empty(), "{alerts:#?}");
+}

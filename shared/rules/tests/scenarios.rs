@@ -216,6 +216,23 @@ fn a_password_spray_is_caught() {
 }
 
 #[test]
+fn a_slow_password_spray_over_the_night_is_caught() {
+    let sprayer = HANOI.via("113.160.5.200");
+    let attack = (0..24)
+        .map(|i| {
+            (
+                t("2024-05-08T20:00:00Z") + TimeDelta::minutes(20 * i as i64),
+                user_login_failed(&name(i))
+                    .from(&sprayer)
+                    .ua(&PYTHON_REQUESTS),
+            )
+        })
+        .collect();
+
+    assert_caught("slow spray", attack, &["jc.auth.password_spray"]);
+}
+
+#[test]
 fn a_password_spray_that_finds_a_password_is_caught() {
     let mut attack = spray(0..15, "2024-05-08T03:00:00Z");
     attack.push((

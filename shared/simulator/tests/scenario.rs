@@ -285,6 +285,15 @@ fn the_traveller_reaches_new_york_after_a_plausible_flight_and_stays() {
             .iter()
             .all(|e| e.truth == Truth::Ordinary(Activity::Travel))
     );
+    let pushes: Vec<&&ScenarioEvent> = logins[first_us..]
+        .iter()
+        .filter(|e| !e.event["auth_context"]["jumpcloud_protect_device"].is_null())
+        .collect();
+    assert!(!pushes.is_empty());
+    for push in pushes {
+        let phone = &push.event["auth_context"]["jumpcloud_protect_device"]["geoip"];
+        assert_eq!(phone["country_code"], "US", "his phone travels with him");
+    }
 }
 
 #[test]
@@ -502,6 +511,11 @@ fn the_compromised_login_is_impossibly_far_from_the_victims_last_login() {
     assert!(km / hours > 5_000.0, "{} km/h", km / hours);
     let protect = &bad.event["auth_context"]["auth_methods"]["jumpcloud_protect"]["success"];
     assert_eq!(protect, &Value::Bool(true));
+    let phone = &bad.event["auth_context"]["jumpcloud_protect_device"]["geoip"]["country_code"];
+    assert_eq!(
+        phone, "GB",
+        "the approved push reached the victim's phone in London"
+    );
 }
 
 #[test]

@@ -54,7 +54,7 @@ fn impossible_travel() -> Rule {
     Rule {
         id: "jc.login.impossible_travel",
         title: "Impossible travel for {entity}: {from} to {to} ({distance_km} km in {hours} h)",
-        description: "Two successful logins of one account farther apart than anyone can travel in the time between them (at least min_distance_km apart, faster than max_speed_kmh), or a login from another country with logins from the home country shortly before and after it. A real flight is slower than the threshold; put VPN exits and other shared addresses in this rule's allow-list (allow.cidrs) so they are not taken as a location.",
+        description: "Two successful logins of one account farther apart than anyone can travel in the time between them (at least min_distance_km apart, or min_distance_domestic_km within one country, faster than max_speed_kmh), or a login from another country with logins from the home country shortly before and after it. A real flight is slower than the threshold; put VPN exits and other shared addresses in this rule's allow-list (allow.cidrs) so they are not taken as a location.",
         area: Area::SuspiciousLogin,
         severity: Severity::High,
         technique: "T1078",
@@ -72,6 +72,11 @@ fn impossible_travel() -> Rule {
                 knobs::MIN_DISTANCE,
                 500.0,
                 "Logins closer than this (km) are never compared, so address-location noise does not alert.",
+            ),
+            Knob::number(
+                knobs::MIN_DISTANCE_DOMESTIC,
+                1500.0,
+                "The same for two logins in one country, where providers' addresses often locate hundreds of kilometres off.",
             ),
             Knob::duration(
                 knobs::RETURN_WITHIN,
@@ -118,6 +123,18 @@ fn travel_examples() -> Examples {
     flight
         .wait("2h")
         .push(sso("jane.doe", "Slack").from(&NEW_YORK));
+    let mut carrier = Timeline::new("it-8", DAY1);
+    carrier.push(user_login("jane.doe"));
+    carrier.wait("10m").push(
+        sso("jane.doe", "Slack")
+            .ua(&SAFARI_IPHONE)
+            .set("geoip", serde_json::json!({"country_code": "FR", "region_name": "Provence-Alpes-Côte d'Azur", "latitude": 43.2965, "longitude": 5.3698})),
+    );
+    let mut coast_to_coast = Timeline::new("it-9", DAY1);
+    coast_to_coast.push(user_login("john.doe").from(&NEW_YORK));
+    coast_to_coast
+        .wait("1h")
+        .push(sso("john.doe", "Slack").from(&SAN_FRANCISCO));
     let mut train = Timeline::new("it-4", DAY1);
     train.push(user_login("jane.doe"));
     train.wait("1h").push(user_login("jane.doe").from(&LYON));
@@ -156,6 +173,7 @@ fn travel_examples() -> Examples {
             example("a real flight from London to New York", &flight),
             example("Paris to Lyon in an hour", &train),
             example("a login without a location", &no_geo),
+            example("a phone whose carrier locates it in Marseille", &carrier),
             example(
                 "France then Germany three hours later, countries only",
                 &countries_hours,

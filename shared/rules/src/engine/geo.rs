@@ -34,6 +34,9 @@ struct Shape {
     store: i64,
     max_speed: f64,
     min_distance: f64,
+    /// Logins in one country are only compared this far apart: address geolocation inside a
+    /// country (mobile carriers, national providers) is often hundreds of kilometres off.
+    min_distance_domestic: f64,
     /// Longest gap between two logins that could still be too fast.
     pair_reach: i64,
     return_within: i64,
@@ -49,6 +52,10 @@ fn shape(active: &Active) -> Shape {
         store: store_size(active),
         max_speed,
         min_distance: active.knobs.number(knobs::MIN_DISTANCE),
+        min_distance_domestic: match active.knobs.get(knobs::MIN_DISTANCE_DOMESTIC) {
+            Some(crate::knob::KnobValue::Number(km)) => *km,
+            _ => active.knobs.number(knobs::MIN_DISTANCE),
+        },
         pair_reach: pair_reach.clamp(3_600, 2 * 86_400),
         return_within: active.knobs.duration(knobs::RETURN_WITHIN).as_secs() as i64,
         offset: (active.knobs.duration(knobs::WINDOW_STARTS).as_secs() as i64).rem_euclid(86_400),
@@ -189,7 +196,13 @@ fn find<'a>(logins: &[&'a Observation], shape: &Shape, j: i64) -> Option<Finding
                 None if country_hop(x, y) => (f64::NAN, f64::INFINITY),
                 None => continue,
             };
-            if (distance.is_nan() || distance >= shape.min_distance) && speed > shape.max_speed {
+            let domestic = x.country.is_some() && x.country == y.country;
+            let far_enough = if domestic {
+                shape.min_distance_domestic
+            } else {
+                shape.min_distance
+            };
+            if (distance.is_nan() || distance >= far_enough) && speed > shape.max_speed {
                 evidence.insert(x.id.as_str(), x);
                 evidence.insert(y.id.as_str(), y);
                 if best.is_none_or(|(s, _, _)| speed > s) {

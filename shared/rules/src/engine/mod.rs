@@ -293,7 +293,7 @@ impl Engine {
         events.dedup_by(|later, earlier| later.id == earlier.id);
         let mut state = MemoryState::new();
         let mut alerts = AlertSet::default();
-        for chunk in events.chunks(1_000) {
+        for chunk in events.chunks(10_000) {
             alerts.extend(self.run(chunk, &mut state, &EvalContext::default()));
         }
         if let Some(last) = events.last() {
@@ -610,7 +610,7 @@ pub(crate) fn store_size(active: &Active) -> i64 {
     let day = 86_400;
     match &active.rule.logic {
         Logic::Single { .. } => suppress,
-        Logic::Threshold { .. } => suppress.max(active.secs(knobs::WINDOW)),
+        Logic::Threshold { .. } => suppress.max(threshold::longest_window(active)),
         Logic::Sequence { .. } | Logic::Absence { .. } => suppress.max(active.secs(knobs::WITHIN)),
         Logic::FirstSeen { .. } => (active.secs(knobs::HISTORY) / 2).max(day),
         Logic::GeoVelocity { .. } => suppress.max(day),
@@ -629,7 +629,7 @@ fn expiry_horizon(active: &Active) -> i64 {
     };
     let reach = match &active.rule.logic {
         Logic::Single { .. } => 0,
-        Logic::Threshold { .. } => suppress + active.secs(knobs::WINDOW),
+        Logic::Threshold { .. } => suppress + threshold::longest_window(active),
         Logic::Sequence { .. } => suppress + active.secs(knobs::WITHIN) + optional(knobs::HISTORY),
         Logic::Absence { .. } => active.secs(knobs::WITHIN) + 2 * store_size(active),
         Logic::FirstSeen { .. } => active.secs(knobs::HISTORY) + suppress,

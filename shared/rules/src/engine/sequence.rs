@@ -187,7 +187,9 @@ pub(super) fn evaluate(
             else {
                 continue;
             };
-            if anchor.is_none() {
+            // The then-step with the longest run of first steps before it tells the story
+            // best (the attacker's own success, not the owner's login in between).
+            if anchor.is_none_or(|(_, n)| firsts.len() > n) {
                 anchor = Some((then, firsts.len()));
             }
             evidence.push(then);

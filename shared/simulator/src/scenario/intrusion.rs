@@ -56,7 +56,7 @@ pub(crate) fn story(company: &Company, seed: u64, at: DateTime<Utc>) -> Vec<Scen
     let spray_start = at + em.rng.minutes(12, 13);
     let t = password_spray(&mut em, company, &net, spray_start);
     let t = t + em.rng.minutes(2, 3);
-    let t = brute_force_and_push_fatigue(&mut em, victim, &net, t);
+    let t = brute_force_and_push_fatigue(&mut em, company, victim, &net, t);
     let t = takeover(&mut em, company, victim, &net, t);
     let backdoor = backdoor_admin(&mut em, company, victim, &net, t);
     let t = t + em.rng.minutes(7, 8);
@@ -136,6 +136,7 @@ fn password_spray(
 /// the fifth he approves. Returns the time of the successful login.
 fn brute_force_and_push_fatigue(
     em: &mut Emitter<'_>,
+    company: &Company,
     victim: &Person,
     net: &Network,
     start: DateTime<Utc>,
@@ -147,12 +148,15 @@ fn brute_force_and_push_fatigue(
         t += Duration::seconds(em.rng.between(15, 28));
     }
 
+    // The pushes reach the engineer's phone at his desk in London.
+    let desk = company.london_office.clone();
     em.label(Truth::Attack(AttackStep::PushFatigue));
     for _ in 0..4 {
-        em.user_login(
+        em.user_login_phone_at(
             t,
             victim,
             net,
+            &desk,
             Agent::ChromeWindows,
             Login::MfaRefused(Mfa::Push),
         );
@@ -160,10 +164,11 @@ fn brute_force_and_push_fatigue(
     }
 
     em.label(Truth::Attack(AttackStep::CompromisedLogin));
-    em.user_login(
+    em.user_login_phone_at(
         t,
         victim,
         net,
+        &desk,
         Agent::ChromeWindows,
         Login::Success(Some(Mfa::Push)),
     );

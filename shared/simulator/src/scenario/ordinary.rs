@@ -121,6 +121,14 @@ impl<'c> Day<'c> {
         }
     }
 
+    /// Whether a person cannot use the office file share today: abroad, or locked out of
+    /// their account for the morning.
+    fn away_or_locked_out(&self, person: &Person) -> bool {
+        let abroad = person.username == self.company.traveller().username
+            && self.day >= self.calendar.flight_day;
+        abroad || Some(person.username.as_str()) == self.locked_out()
+    }
+
     /// Who forgets their password today: on every second working day, one of a few office
     /// workers in turn.
     fn locked_out(&self) -> Option<&'static str> {
@@ -694,21 +702,43 @@ impl<'c> Day<'c> {
         }
     }
 
-    /// People in the London office open the file share, which checks them against LDAP.
+    /// The London office's file server checks people against LDAP when they map the share:
+    /// finance, people, operations and the executives every morning (and some again after
+    /// lunch); now and then somebody else opens it for a document. The bind comes from the
+    /// file server, so from the office address wherever the person sits.
     fn office_file_share_binds(&mut self) {
+        const SHARE_USERS: [&str; 4] = ["Finance", "People", "Operations", "Executive"];
         let company = self.company;
         self.label(Activity::Ldap);
         let office = company.london_office.clone();
         let londoners: Vec<&Person> = company
             .people
             .iter()
-            .filter(|p| p.base == Base::London && p.joins_on_day.is_none() && !self.has_left(p))
+            .filter(|p| {
+                p.base == Base::London
+                    && p.joins_on_day.is_none()
+                    && !self.has_left(p)
+                    && !self.away_or_locked_out(p)
+            })
             .collect();
-        let count = self.em.rng.between(3, 7) as usize;
-        for index in self.em.rng.sample_indexes(londoners.len(), count) {
-            let at = self.at(9, 0) + self.em.rng.minutes(0, 450);
-            self.em
-                .ldap_bind(at, &londoners[index].username, &office, true);
+        let (regulars, others): (Vec<&Person>, Vec<&Person>) = londoners
+            .into_iter()
+            .partition(|p| SHARE_USERS.contains(&p.department));
+
+        for person in regulars {
+            if self.em.rng.chance(0.9) {
+                let at = self.at(8, 45) + self.em.rng.minutes(0, 105);
+                self.em.ldap_bind(at, &person.username, &office, true);
+            }
+            if self.em.rng.chance(0.4) {
+                let at = self.at(13, 0) + self.em.rng.minutes(0, 180);
+                self.em.ldap_bind(at, &person.username, &office, true);
+            }
+        }
+        if self.em.rng.chance(0.25) {
+            let person = *self.em.rng.pick(&others);
+            let at = self.at(10, 0) + self.em.rng.minutes(0, 360);
+            self.em.ldap_bind(at, &person.username, &office, true);
         }
     }
 

@@ -234,11 +234,26 @@ impl<'c> Emitter<'c> {
         });
     }
 
+    /// A user-portal login; a push goes to the person's phone on the same network.
     pub fn user_login(
         &mut self,
         at: DateTime<Utc>,
         who: &Person,
         from: &Network,
+        agent: Agent,
+        outcome: Login,
+    ) {
+        self.user_login_phone_at(at, who, from, from, agent, outcome);
+    }
+
+    /// A user-portal login whose push goes to a phone somewhere else (the victim's phone on
+    /// his desk while the attacker logs in from abroad).
+    pub fn user_login_phone_at(
+        &mut self,
+        at: DateTime<Utc>,
+        who: &Person,
+        from: &Network,
+        phone: &Network,
         agent: Agent,
         outcome: Login,
     ) {
@@ -257,7 +272,7 @@ impl<'c> Emitter<'c> {
         }
         let mut context = json!({"auth_methods": methods});
         if let Some((Mfa::Push, _)) = factor {
-            context["jumpcloud_protect_device"] = self.phone_of(who);
+            context["jumpcloud_protect_device"] = phone_of(who, phone);
         }
         e.insert("auth_context".into(), context);
         e.insert("success".into(), json!(success));
@@ -299,28 +314,6 @@ impl<'c> Emitter<'c> {
         e.insert("mfa_meta".into(), json!({"type": "none"}));
         e.insert("error_message".into(), json!("invalid credentials"));
         self.push(e);
-    }
-
-    /// The JumpCloud Protect phone a person approves pushes on. Its address is the phone's
-    /// own (the person's usual network), not the login's.
-    fn phone_of(&self, who: &Person) -> Value {
-        let net = self
-            .company
-            .office_of(who)
-            .cloned()
-            .unwrap_or_else(|| who.home.clone());
-        json!({
-            "id": who.user_id.chars().rev().collect::<String>(),
-            "make": "Apple",
-            "model": "iPhone15,2",
-            "os": "iOS",
-            "os_version": "17.5.1",
-            "app_version": "2.14.0",
-            "username": who.username,
-            "user_id": who.user_id,
-            "ip": net.ip,
-            "geoip": net.geo.to_json(),
-        })
     }
 
     pub fn admin_login(
@@ -680,6 +673,22 @@ impl<'c> Emitter<'c> {
         e.insert("success".into(), json!(true));
         self.push(e);
     }
+}
+
+/// The JumpCloud Protect phone a person approves pushes on, as seen on `net`.
+fn phone_of(who: &Person, net: &Network) -> Value {
+    json!({
+        "id": who.user_id.chars().rev().collect::<String>(),
+        "make": "Apple",
+        "model": "iPhone15,2",
+        "os": "iOS",
+        "os_version": "17.5.1",
+        "app_version": "2.14.0",
+        "username": who.username,
+        "user_id": who.user_id,
+        "ip": net.ip,
+        "geoip": net.geo.to_json(),
+    })
 }
 
 /// The `auth_methods` key (and `mfa_meta.type`) of a second factor.
