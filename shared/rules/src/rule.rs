@@ -138,10 +138,12 @@ pub enum Logic {
     /// A start not followed by a cancel for the same entity within `within`.
     Absence { observe: Observe },
     /// A value never seen for the entity, once the entity has been known for
-    /// `learning_period`.
+    /// `learning_period`; with `new_entities`, an entity never seen at all counts too (and
+    /// there is no learning period): for actions that should come from a known place.
     FirstSeen {
         observe: Observe,
         check: Option<FirstSeenCheck>,
+        new_entities: bool,
     },
     /// Two successful logins too far apart for the time between them, or a trip out and
     /// back too fast to be real.
@@ -189,6 +191,12 @@ impl Logic {
             Logic::Absence { .. } => {
                 &[(SUPPRESS, KnobKind::Duration), (WITHIN, KnobKind::Duration)]
             }
+            Logic::FirstSeen {
+                new_entities: true, ..
+            } => &[
+                (SUPPRESS, KnobKind::Duration),
+                (HISTORY, KnobKind::Duration),
+            ],
             Logic::FirstSeen { .. } => &[
                 (SUPPRESS, KnobKind::Duration),
                 (LEARNING, KnobKind::Duration),

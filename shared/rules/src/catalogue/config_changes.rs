@@ -5,11 +5,12 @@
 use jcwatch_model::{Area, Event, Route, Severity};
 use serde_json::{Value, json};
 
-use super::{DAY1, actor_or_unknown, suppress, threshold, type_in, window};
+use super::{DAY1, actor_or_unknown, history, suppress, threshold, type_in, window};
 use crate::fields::{self, FlatChange};
 use crate::fixtures::*;
 use crate::knob::Knobs;
 use crate::rule::{Example, Examples, Hit, Logic, Rule};
+use crate::state::Role;
 
 pub(super) fn rules() -> Vec<Rule> {
     vec![
@@ -40,6 +41,54 @@ fn example(name: &'static str, t: &Timeline) -> Example {
 /// A change event the DUET and alert rules below read: who did it, and what changed.
 fn change_hit(ev: &Event) -> Hit {
     Hit::new(actor_or_unknown(ev)).detail(fields::change_summary(ev))
+}
+
+/// Where an admin acted from: the network and the country (`unknown` without an address).
+pub(crate) fn admin_place(ev: &Event) -> String {
+    let Some(ip) = fields::source_ip(ev) else {
+        return "unknown".into();
+    };
+    let country = ev
+        .geoip
+        .as_ref()
+        .and_then(|g| g.country_code.clone())
+        .unwrap_or_default();
+    format!("{} {country}", fields::network(ip))
+        .trim()
+        .to_string()
+}
+
+/// Observation for a change notice that is asked about only when it comes from an
+/// unfamiliar place: the change itself is the candidate (its place is the value), and
+/// everything else an admin does (console logins, other changes) teaches the usual places.
+pub(crate) fn gated(ev: &Event, is_change: bool) -> Option<Hit> {
+    if is_change {
+        return Some(change_hit(ev).role(Role::Candidate).value(admin_place(ev)));
+    }
+    let by_admin = ev
+        .initiated_by
+        .as_ref()
+        .and_then(|p| p.kind.as_deref())
+        .is_some_and(|k| k.eq_ignore_ascii_case("admin"));
+    let failed_login =
+        fields::login_path(ev).is_some() && fields::outcome(ev) != fields::Outcome::Success;
+    if !by_admin || failed_login {
+        return None;
+    }
+    let admin = fields::actor_identity(ev)?;
+    Some(Hit::new(admin).role(Role::History).value(admin_place(ev)))
+}
+
+/// A near-miss for every gated notice: the admin logged in from the office the day before
+/// and makes the change from there.
+fn routine(name: &'static str, tag: &str, change: Ev) -> Example {
+    let mut t = Timeline::new(tag, DAY1);
+    t.push(admin_login("it.admin@corp.example"));
+    t.wait("1d").push(change);
+    Example {
+        name,
+        events: t.events(),
+    }
 }
 
 const AUTHN_DELETE: &[&str] = &[
@@ -264,16 +313,18 @@ fn authn_policy_changed() -> Rule {
     Rule {
         id: "jc.config.authn_policy_changed",
         title: "Authentication policy {target} created or changed by {actor}",
-        description: "A conditional-access (authentication) policy was created, or changed in a way not recognised as weakening it (those raise jc.config.authn_policy_weakened instead). New policies decide who logs in from where with what, so the admin is asked to confirm.",
+        description: "A conditional-access (authentication) policy was created, or changed in a way not recognised as weakening it (those raise jc.config.authn_policy_weakened instead), by an admin acting from a network they were never seen at, or by an admin never seen before. New policies decide who logs in from where with what; the same change from the admin's usual office is routine.",
         area: Area::RiskyConfig,
         severity: Severity::Medium,
         technique: "T1556.009",
         route: Route::Duet,
         first_action: "Ask the admin to confirm the change and who it applies to.",
         needs_config: None,
-        knobs: vec![suppress("24h")],
-        details: &[],
-        logic: Logic::Single {
+        knobs: vec![suppress("24h"), history("30d")],
+        details: &["new_values", "known_values"],
+        logic: Logic::FirstSeen {
+            new_entities: true,
+            check: None,
             observe: observe_authn_changed,
         },
         examples: authn_changed_examples,
@@ -283,7 +334,7 @@ fn authn_policy_changed() -> Rule {
 fn observe_authn_changed(ev: &Event, _: &Knobs) -> Option<Hit> {
     let created = type_in(ev, AUTHN_CREATE, &[]);
     let updated = type_in(ev, AUTHN_UPDATE, &[]) && authn_weakenings(ev).is_empty();
-    (created || updated).then(|| change_hit(ev))
+    gated(ev, created || updated)
 }
 
 fn authn_changed_examples() -> Examples {
@@ -310,6 +361,12 @@ fn authn_changed_examples() -> Examples {
             example("a policy renamed", &renamed),
         ],
         near_miss: vec![
+            routine(
+                "the usual admin from the office",
+                "ac-r",
+                admin_change("authnpolicy_create", "it.admin@corp.example")
+                    .on("authn_policy", "Require MFA for contractors"),
+            ),
             example("a policy disabled (another rule)", &weakened),
             example("a device policy", &other),
         ],
@@ -427,9 +484,13 @@ fn duet(
         route: Route::Duet,
         first_action,
         needs_config: None,
-        knobs: vec![suppress("24h")],
-        details: &[],
-        logic: Logic::Single { observe },
+        knobs: vec![suppress("24h"), history("30d")],
+        details: &["new_values", "known_values"],
+        logic: Logic::FirstSeen {
+            observe,
+            check: None,
+            new_entities: true,
+        },
         examples,
     }
 }
@@ -438,7 +499,7 @@ fn ip_list_changed() -> Rule {
     duet(
         "jc.config.ip_list_changed",
         "IP list {target} changed by {actor} ({event_type})",
-        "An IP list was created, changed or deleted (iplist_*). IP lists feed conditional-access policies: adding an address to a trusted list lets it skip MFA or a block.",
+        "An IP list was created, changed or deleted (iplist_*). IP lists feed conditional-access policies: adding an address to a trusted list lets it skip MFA or a block. Asked about when the admin acts from a network they were never seen at (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
         Severity::Medium,
         "T1562.007",
         "Ask the admin which addresses were added or removed and why.",
@@ -448,7 +509,7 @@ fn ip_list_changed() -> Rule {
 }
 
 fn observe_ip_list(ev: &Event, _: &Knobs) -> Option<Hit> {
-    type_in(ev, &[], &["iplist_", "ip_list_"]).then(|| change_hit(ev))
+    gated(ev, type_in(ev, &[], &["iplist_", "ip_list_"]))
 }
 
 fn ip_list_examples() -> Examples {
@@ -467,7 +528,16 @@ fn ip_list_examples() -> Examples {
     Examples {
         config: vec![],
         matching: vec![example("an address added to a trusted list", &updated)],
-        near_miss: vec![example("a user group changed", &group)],
+        near_miss: vec![
+            routine(
+                "the usual admin from the office",
+                "il-r",
+                admin_change("iplist_update", "it.admin@corp.example")
+                    .on("iplist", "Trusted offices")
+                    .change("ips", Some(json!([])), json!(["82.64.10.0/24"])),
+            ),
+            example("a user group changed", &group),
+        ],
     }
 }
 
@@ -475,7 +545,7 @@ fn sso_app_changed() -> Rule {
     duet(
         "jc.config.sso_app_changed",
         "SSO application {target} changed by {actor} ({event_type})",
-        "An SSO application was created, changed or deleted, or its attribute mapping changed (application_*, integrationattribute_*). A rogue SAML application, or a changed ACS URL or certificate, hands out sign-ins to someone else.",
+        "An SSO application was created, changed or deleted, or its attribute mapping changed (application_*, integrationattribute_*). A rogue SAML application, or a changed ACS URL or certificate, hands out sign-ins to someone else. Asked about when the admin acts from a network they were never seen at (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
         Severity::Medium,
         "T1484.002",
         "Ask the admin to confirm the application change, especially any new certificate, ACS URL or attribute mapping.",
@@ -488,19 +558,28 @@ fn observe_sso_app(ev: &Event, _: &Knobs) -> Option<Hit> {
     if ev.service.as_deref().is_some_and(|s| s != "directory") {
         return None;
     }
-    type_in(
+    gated(
         ev,
-        &[
-            "application_create",
-            "application_update",
-            "application_delete",
-        ],
-        &["integrationattribute_"],
+        type_in(
+            ev,
+            &[
+                "application_create",
+                "application_update",
+                "application_delete",
+            ],
+            &["integrationattribute_"],
+        ),
     )
-    .then(|| change_hit(ev))
 }
 
 fn sso_app_examples() -> Examples {
+    let mut away = Timeline::new("sa-2x", DAY1);
+    away.push(admin_login("it.admin@corp.example"));
+    away.wait("1d").push(
+        admin_change("application_create", "it.admin@corp.example")
+            .from(&SINGAPORE)
+            .on("application", "AWS Console (break-glass)"),
+    );
     let mut acs = Timeline::new("sa-1", DAY1);
     acs.push(
         admin_change("application_update", "it.admin@corp.example")
@@ -520,8 +599,25 @@ fn sso_app_examples() -> Examples {
     );
     Examples {
         config: vec![],
-        matching: vec![example("an application's ACS URL changed", &acs)],
-        near_miss: vec![example("software installed on a laptop", &software)],
+        matching: vec![
+            example(
+                "an application's ACS URL changed by an admin never seen before",
+                &acs,
+            ),
+            example(
+                "the usual admin creates an application from Singapore",
+                &away,
+            ),
+        ],
+        near_miss: vec![
+            routine(
+                "the usual admin adds an application from the office",
+                "sa-r",
+                admin_change("application_create", "it.admin@corp.example")
+                    .on("application", "Notion"),
+            ),
+            example("software installed on a laptop", &software),
+        ],
     }
 }
 
@@ -529,7 +625,7 @@ fn identity_provider_changed() -> Rule {
     duet(
         "jc.config.identity_provider_changed",
         "Identity source {target} changed by {actor} ({event_type})",
-        "An identity source or directory integration was created, changed or deleted: identity providers (idsource_*), Active Directory, Google Workspace, Microsoft 365, Workday, Samba domains, SCIM integrations and domains. Whoever controls an identity source controls who can log in.",
+        "An identity source or directory integration was created, changed or deleted: identity providers (idsource_*), Active Directory, Google Workspace, Microsoft 365, Workday, Samba domains, SCIM integrations and domains. Whoever controls an identity source controls who can log in. Asked about when the admin acts from a network they were never seen at (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
         Severity::High,
         "T1484.002",
         "Ask the admin to confirm the integration change and who set it up.",
@@ -539,22 +635,24 @@ fn identity_provider_changed() -> Rule {
 }
 
 fn observe_identity_provider(ev: &Event, _: &Knobs) -> Option<Hit> {
-    type_in(
+    gated(
         ev,
-        &["integration_activate", "integration_deactivate"],
-        &[
-            "idsource_",
-            "activedirectory_",
-            "gsuite_directory_",
-            "o365_directory_",
-            "workday_",
-            "sambadomain_",
-            "integration_domain_",
-            "integration_default_domain_",
-            "identity_provider_",
-        ],
+        type_in(
+            ev,
+            &["integration_activate", "integration_deactivate"],
+            &[
+                "idsource_",
+                "activedirectory_",
+                "gsuite_directory_",
+                "o365_directory_",
+                "workday_",
+                "sambadomain_",
+                "integration_domain_",
+                "integration_default_domain_",
+                "identity_provider_",
+            ],
+        ),
     )
-    .then(|| change_hit(ev))
 }
 
 fn identity_provider_examples() -> Examples {
@@ -571,7 +669,15 @@ fn identity_provider_examples() -> Examples {
     Examples {
         config: vec![],
         matching: vec![example("a new identity provider", &idp)],
-        near_miss: vec![example("a user's department changed", &app)],
+        near_miss: vec![
+            routine(
+                "the usual admin from the office",
+                "ip-r",
+                admin_change("gsuite_directory_update", "it.admin@corp.example")
+                    .on("gsuite", "corp.example"),
+            ),
+            example("a user's department changed", &app),
+        ],
     }
 }
 
@@ -579,7 +685,7 @@ fn device_policy_changed() -> Rule {
     duet(
         "jc.config.device_policy_changed",
         "Device policy {target} changed by {actor} ({event_type})",
-        "A device policy was created, changed or deleted (policy_*): disk encryption, screen lock, firewall and the like on every managed device.",
+        "A device policy was created, changed or deleted (policy_*): disk encryption, screen lock, firewall and the like on every managed device. Asked about when the admin acts from a network they were never seen at (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
         Severity::Low,
         "T1484",
         "Ask the admin to confirm the policy change.",
@@ -589,12 +695,14 @@ fn device_policy_changed() -> Rule {
 }
 
 fn observe_device_policy(ev: &Event, _: &Knobs) -> Option<Hit> {
-    type_in(
+    gated(
         ev,
-        &["policy_create", "policy_update", "policy_delete"],
-        &[],
+        type_in(
+            ev,
+            &["policy_create", "policy_update", "policy_delete"],
+            &[],
+        ),
     )
-    .then(|| change_hit(ev))
 }
 
 fn device_policy_examples() -> Examples {
@@ -608,7 +716,16 @@ fn device_policy_examples() -> Examples {
     Examples {
         config: vec![],
         matching: vec![example("disk encryption policy deleted", &deleted)],
-        near_miss: vec![example("an authentication policy (another rule)", &authn)],
+        near_miss: vec![
+            routine(
+                "the usual admin tightens a policy from the office",
+                "dp-r",
+                admin_change("policy_update", "it.admin@corp.example")
+                    .on("policy", "Screen lock")
+                    .change("values.timeout", Some(json!(900)), json!(300)),
+            ),
+            example("an authentication policy (another rule)", &authn),
+        ],
     }
 }
 
@@ -616,7 +733,7 @@ fn command_changed() -> Rule {
     duet(
         "jc.config.command_changed",
         "JumpCloud command {target} created or changed by {actor}",
-        "A JumpCloud command (a script pushed to devices) was created, changed or deleted, or command results or command files were changed or deleted (command_*, commandresult_delete, file_*). Commands run with root or SYSTEM rights on every device they target.",
+        "A JumpCloud command (a script pushed to devices) was created, changed or deleted, or command results or command files were changed or deleted (command_*, commandresult_delete, file_*). Commands run with root or SYSTEM rights on every device they target. Asked about when the admin acts from a network they were never seen at (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
         Severity::Low,
         "T1072",
         "Ask the admin to confirm the command and read its script.",
@@ -626,20 +743,22 @@ fn command_changed() -> Rule {
 }
 
 fn observe_command_change(ev: &Event, _: &Knobs) -> Option<Hit> {
-    type_in(
+    gated(
         ev,
-        &[
-            "command_create",
-            "command_update",
-            "command_delete",
-            "commandresult_delete",
-            "file_create",
-            "file_update",
-            "file_delete",
-        ],
-        &[],
+        type_in(
+            ev,
+            &[
+                "command_create",
+                "command_update",
+                "command_delete",
+                "commandresult_delete",
+                "file_create",
+                "file_update",
+                "file_delete",
+            ],
+            &[],
+        ),
     )
-    .then(|| change_hit(ev))
 }
 
 fn command_changed_examples() -> Examples {
@@ -658,7 +777,15 @@ fn command_changed_examples() -> Examples {
     Examples {
         config: vec![],
         matching: vec![example("a command created", &created)],
-        near_miss: vec![example("a command run (another rule)", &ran)],
+        near_miss: vec![
+            routine(
+                "the usual admin from the office",
+                "cc-r",
+                admin_change("command_update", "it.admin@corp.example")
+                    .on("command", "Weekly patch check"),
+            ),
+            example("a command run (another rule)", &ran),
+        ],
     }
 }
 
@@ -783,7 +910,7 @@ fn access_workflow_changed() -> Rule {
     duet(
         "jc.config.access_workflow_changed",
         "Access request workflow changed by {actor} ({event_type})",
-        "An access-request approval flow or its settings were created, changed or deleted (access_management_approval_flow_*, and the older access_management_workflow_* spelling). Whoever changes approvals can grant themselves access without review.",
+        "An access-request approval flow or its settings were created, changed or deleted (access_management_approval_flow_*, and the older access_management_workflow_* spelling). Whoever changes approvals can grant themselves access without review. Asked about when the admin acts from a network they were never seen at (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
         Severity::Low,
         "T1098",
         "Ask the admin to confirm the approval-flow change.",
@@ -793,15 +920,17 @@ fn access_workflow_changed() -> Rule {
 }
 
 fn observe_access_workflow(ev: &Event, _: &Knobs) -> Option<Hit> {
-    type_in(
+    gated(
         ev,
-        &["access_management_access_request_settings_update"],
-        &[
-            "access_management_approval_flow_",
-            "access_management_workflow_",
-        ],
+        type_in(
+            ev,
+            &["access_management_access_request_settings_update"],
+            &[
+                "access_management_approval_flow_",
+                "access_management_workflow_",
+            ],
+        ),
     )
-    .then(|| change_hit(ev))
 }
 
 fn access_workflow_examples() -> Examples {
@@ -834,7 +963,18 @@ fn access_workflow_examples() -> Examples {
             example("approvers removed from a flow", &flow),
             example("a workflow deleted (older name)", &old_name),
         ],
-        near_miss: vec![example("an access request", &request)],
+        near_miss: vec![
+            routine(
+                "the usual admin from the office",
+                "aw-r",
+                admin_change(
+                    "access_management_approval_flow_create",
+                    "it.admin@corp.example",
+                )
+                .on("approval_flow", "Finance access"),
+            ),
+            example("an access request", &request),
+        ],
     }
 }
 
@@ -842,7 +982,7 @@ fn radius_server_changed() -> Rule {
     duet(
         "jc.config.radius_server_changed",
         "RADIUS server {target} changed by {actor} ({event_type})",
-        "A RADIUS server definition was created, changed or deleted (radiusserver_*): its shared secret, its MFA requirement or the networks allowed to use it.",
+        "A RADIUS server definition was created, changed or deleted (radiusserver_*): its shared secret, its MFA requirement or the networks allowed to use it. Asked about when the admin acts from a network they were never seen at (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
         Severity::Low,
         "T1556",
         "Ask the admin to confirm the RADIUS change.",
@@ -852,7 +992,7 @@ fn radius_server_changed() -> Rule {
 }
 
 fn observe_radius_server(ev: &Event, _: &Knobs) -> Option<Hit> {
-    type_in(ev, &[], &["radiusserver_", "radius_server_"]).then(|| change_hit(ev))
+    gated(ev, type_in(ev, &[], &["radiusserver_", "radius_server_"]))
 }
 
 fn radius_server_examples() -> Examples {
@@ -867,7 +1007,16 @@ fn radius_server_examples() -> Examples {
     Examples {
         config: vec![],
         matching: vec![example("a RADIUS server changed", &changed)],
-        near_miss: vec![example("a RADIUS authentication", &auth)],
+        near_miss: vec![
+            routine(
+                "the usual admin from the office",
+                "rs-r",
+                admin_change("radiusserver_update", "it.admin@corp.example")
+                    .on("radius_server", "Office Wi-Fi")
+                    .change("name", Some(json!("Wifi")), json!("Office Wi-Fi")),
+            ),
+            example("a RADIUS authentication", &auth),
+        ],
     }
 }
 

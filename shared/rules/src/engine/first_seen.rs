@@ -18,7 +18,8 @@ use crate::state::{Observation, Role, StateKey};
 
 struct Shape {
     suppress: i64,
-    learning: TimeDelta,
+    /// `None`: entities never seen before count as well (no learning period).
+    learning: Option<TimeDelta>,
     history: i64,
     store: i64,
 }
@@ -27,8 +28,12 @@ fn shape(pass: &Pass<'_>) -> Shape {
     let active = pass.active;
     Shape {
         suppress: active.suppress(),
-        learning: TimeDelta::from_std(active.knobs.duration(knobs::LEARNING))
-            .unwrap_or(TimeDelta::days(1)),
+        learning: match active.knobs.get(knobs::LEARNING) {
+            Some(crate::knob::KnobValue::Duration(d)) => {
+                Some(TimeDelta::from_std(*d).unwrap_or(TimeDelta::days(1)))
+            }
+            _ => None,
+        },
         history: active.knobs.duration(knobs::HISTORY).as_secs().max(1) as i64,
         store: store_size(active),
     }
@@ -77,8 +82,12 @@ pub(super) fn evaluate(
     hits: &[Placed],
     merged: &Merged,
     check: Option<FirstSeenCheck>,
+    new_entities: bool,
 ) -> Vec<Alert> {
-    let shape = shape(pass);
+    let mut shape = shape(pass);
+    if new_entities {
+        shape.learning = None;
+    }
     let mut groups: BTreeMap<(String, String, i64), Vec<&Observation>> = BTreeMap::new();
     for (org, entity, k) in touched(pass, hits, &shape) {
         let key = StateKey {
@@ -171,7 +180,10 @@ fn is_new(
         return false;
     };
     let past = history(merged, org, entity, candidate, shape);
-    let learned = past.iter().any(|o| o.at <= candidate.at - shape.learning);
+    // Without a learning period (`new_entities`), an entity seen for the first time counts.
+    let learned = shape
+        .learning
+        .is_none_or(|learning| past.iter().any(|o| o.at <= candidate.at - learning));
     let seen = past.iter().any(|o| o.value.as_deref() == Some(value));
     if !learned || seen {
         return false;
