@@ -138,8 +138,10 @@ pub enum Logic {
     /// A start not followed by a cancel for the same entity within `within`.
     Absence { observe: Observe },
     /// A value never seen for the entity, once the entity has been known for
-    /// `learning_period`; with `new_entities`, an entity never seen at all counts too (and
-    /// there is no learning period): for actions that should come from a known place.
+    /// `learning_period`. With `new_entities`, an entity never seen at all counts too, and a
+    /// value counts as known only once it was seen `learning_period` before: for actions
+    /// that should come from a familiar place (an intruder's own first minutes there do not
+    /// make it familiar).
     FirstSeen {
         observe: Observe,
         check: Option<FirstSeenCheck>,

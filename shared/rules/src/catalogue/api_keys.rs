@@ -215,14 +215,18 @@ fn key_changed() -> Rule {
     Rule {
         id: "jc.apikey.key_changed",
         title: "API key or service account of {target} changed by {actor}",
-        description: "An API key or service account was created, regenerated or changed: any event type naming an API key or service account, or an admin or user change to an API-key field. Directory Insights' names for these events are not published, so every spelling containing api_key, apikey or service_account is matched. Keys expire and are rotated routinely, so the admin is asked only when acting from a network they were never seen at, or when never seen before.",
+        description: "An API key or service account was created, regenerated or changed: any event type naming an API key or service account, or an admin or user change to an API-key field. Directory Insights' names for these events are not published, so every spelling containing api_key, apikey or service_account is matched. Keys expire and are rotated routinely, so the admin is asked only when acting from a network where they were not seen at least learning_period before, or when never seen before.",
         area: Area::ApiKeys,
         severity: Severity::Medium,
         technique: "T1098.001",
         route: Route::Duet,
         first_action: "Ask the admin to confirm the key change and which integration it is for.",
         needs_config: None,
-        knobs: vec![suppress("24h"), history("30d")],
+        knobs: vec![
+            suppress("24h"),
+            super::config_changes::familiar_after(),
+            history("30d"),
+        ],
         details: &["new_values", "known_values"],
         logic: Logic::FirstSeen {
             observe: observe_key_change,

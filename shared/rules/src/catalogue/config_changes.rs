@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::{DAY1, actor_or_unknown, history, suppress, threshold, type_in, window};
 use crate::fields::{self, FlatChange};
 use crate::fixtures::*;
-use crate::knob::Knobs;
+use crate::knob::{Knob, Knobs};
 use crate::rule::{Example, Examples, Hit, Logic, Rule};
 use crate::state::Role;
 
@@ -77,6 +77,15 @@ pub(crate) fn gated(ev: &Event, is_change: bool) -> Option<Hit> {
     }
     let admin = fields::actor_identity(ev)?;
     Some(Hit::new(admin).role(Role::History).value(admin_place(ev)))
+}
+
+/// How long an admin must have acted from a network before changes from it are routine.
+pub(crate) fn familiar_after() -> Knob {
+    Knob::duration(
+        crate::rule::knobs::LEARNING,
+        "12h",
+        "How long before a change the admin must already have been seen at its network for the change to count as routine (an intruder's own first minutes somewhere do not make it familiar).",
+    )
 }
 
 /// A near-miss for every gated notice: the admin logged in from the office the day before
@@ -313,14 +322,14 @@ fn authn_policy_changed() -> Rule {
     Rule {
         id: "jc.config.authn_policy_changed",
         title: "Authentication policy {target} created or changed by {actor}",
-        description: "A conditional-access (authentication) policy was created, or changed in a way not recognised as weakening it (those raise jc.config.authn_policy_weakened instead), by an admin acting from a network they were never seen at, or by an admin never seen before. New policies decide who logs in from where with what; the same change from the admin's usual office is routine.",
+        description: "A conditional-access (authentication) policy was created, or changed in a way not recognised as weakening it (those raise jc.config.authn_policy_weakened instead), by an admin acting from a network where they were not seen at least learning_period before, or by an admin never seen before. New policies decide who logs in from where with what; the same change from the admin's usual office is routine.",
         area: Area::RiskyConfig,
         severity: Severity::Medium,
         technique: "T1556.009",
         route: Route::Duet,
         first_action: "Ask the admin to confirm the change and who it applies to.",
         needs_config: None,
-        knobs: vec![suppress("24h"), history("30d")],
+        knobs: vec![suppress("24h"), familiar_after(), history("30d")],
         details: &["new_values", "known_values"],
         logic: Logic::FirstSeen {
             new_entities: true,
@@ -484,7 +493,7 @@ fn duet(
         route: Route::Duet,
         first_action,
         needs_config: None,
-        knobs: vec![suppress("24h"), history("30d")],
+        knobs: vec![suppress("24h"), familiar_after(), history("30d")],
         details: &["new_values", "known_values"],
         logic: Logic::FirstSeen {
             observe,
@@ -499,7 +508,7 @@ fn ip_list_changed() -> Rule {
     duet(
         "jc.config.ip_list_changed",
         "IP list {target} changed by {actor} ({event_type})",
-        "An IP list was created, changed or deleted (iplist_*). IP lists feed conditional-access policies: adding an address to a trusted list lets it skip MFA or a block. Asked about when the admin acts from a network they were never seen at (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
+        "An IP list was created, changed or deleted (iplist_*). IP lists feed conditional-access policies: adding an address to a trusted list lets it skip MFA or a block. Asked about when the admin acts from a network where they were not seen at least learning_period before (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
         Severity::Medium,
         "T1562.007",
         "Ask the admin which addresses were added or removed and why.",
@@ -545,7 +554,7 @@ fn sso_app_changed() -> Rule {
     duet(
         "jc.config.sso_app_changed",
         "SSO application {target} changed by {actor} ({event_type})",
-        "An SSO application was created, changed or deleted, or its attribute mapping changed (application_*, integrationattribute_*). A rogue SAML application, or a changed ACS URL or certificate, hands out sign-ins to someone else. Asked about when the admin acts from a network they were never seen at (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
+        "An SSO application was created, changed or deleted, or its attribute mapping changed (application_*, integrationattribute_*). A rogue SAML application, or a changed ACS URL or certificate, hands out sign-ins to someone else. Asked about when the admin acts from a network where they were not seen at least learning_period before (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
         Severity::Medium,
         "T1484.002",
         "Ask the admin to confirm the application change, especially any new certificate, ACS URL or attribute mapping.",
@@ -577,6 +586,17 @@ fn sso_app_examples() -> Examples {
     away.push(admin_login("it.admin@corp.example"));
     away.wait("1d").push(
         admin_change("application_create", "it.admin@corp.example")
+            .from(&SINGAPORE)
+            .on("application", "AWS Console (break-glass)"),
+    );
+    let mut intruder = Timeline::new("sa-3x", DAY1);
+    intruder.push(
+        admin_change("authnpolicy_delete", "it.helpdesk@proton.example")
+            .from(&SINGAPORE)
+            .on("authn_policy", "Require MFA"),
+    );
+    intruder.wait("3m").push(
+        admin_change("application_create", "it.helpdesk@proton.example")
             .from(&SINGAPORE)
             .on("application", "AWS Console (break-glass)"),
     );
@@ -625,7 +645,7 @@ fn identity_provider_changed() -> Rule {
     duet(
         "jc.config.identity_provider_changed",
         "Identity source {target} changed by {actor} ({event_type})",
-        "An identity source or directory integration was created, changed or deleted: identity providers (idsource_*), Active Directory, Google Workspace, Microsoft 365, Workday, Samba domains, SCIM integrations and domains. Whoever controls an identity source controls who can log in. Asked about when the admin acts from a network they were never seen at (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
+        "An identity source or directory integration was created, changed or deleted: identity providers (idsource_*), Active Directory, Google Workspace, Microsoft 365, Workday, Samba domains, SCIM integrations and domains. Whoever controls an identity source controls who can log in. Asked about when the admin acts from a network where they were not seen at least learning_period before (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
         Severity::High,
         "T1484.002",
         "Ask the admin to confirm the integration change and who set it up.",
@@ -685,7 +705,7 @@ fn device_policy_changed() -> Rule {
     duet(
         "jc.config.device_policy_changed",
         "Device policy {target} changed by {actor} ({event_type})",
-        "A device policy was created, changed or deleted (policy_*): disk encryption, screen lock, firewall and the like on every managed device. Asked about when the admin acts from a network they were never seen at (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
+        "A device policy was created, changed or deleted (policy_*): disk encryption, screen lock, firewall and the like on every managed device. Asked about when the admin acts from a network where they were not seen at least learning_period before (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
         Severity::Low,
         "T1484",
         "Ask the admin to confirm the policy change.",
@@ -733,7 +753,7 @@ fn command_changed() -> Rule {
     duet(
         "jc.config.command_changed",
         "JumpCloud command {target} created or changed by {actor}",
-        "A JumpCloud command (a script pushed to devices) was created, changed or deleted, or command results or command files were changed or deleted (command_*, commandresult_delete, file_*). Commands run with root or SYSTEM rights on every device they target. Asked about when the admin acts from a network they were never seen at (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
+        "A JumpCloud command (a script pushed to devices) was created, changed or deleted, or command results or command files were changed or deleted (command_*, commandresult_delete, file_*). Commands run with root or SYSTEM rights on every device they target. Asked about when the admin acts from a network where they were not seen at least learning_period before (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
         Severity::Low,
         "T1072",
         "Ask the admin to confirm the command and read its script.",
@@ -910,7 +930,7 @@ fn access_workflow_changed() -> Rule {
     duet(
         "jc.config.access_workflow_changed",
         "Access request workflow changed by {actor} ({event_type})",
-        "An access-request approval flow or its settings were created, changed or deleted (access_management_approval_flow_*, and the older access_management_workflow_* spelling). Whoever changes approvals can grant themselves access without review. Asked about when the admin acts from a network they were never seen at (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
+        "An access-request approval flow or its settings were created, changed or deleted (access_management_approval_flow_*, and the older access_management_workflow_* spelling). Whoever changes approvals can grant themselves access without review. Asked about when the admin acts from a network where they were not seen at least learning_period before (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
         Severity::Low,
         "T1098",
         "Ask the admin to confirm the approval-flow change.",
@@ -982,7 +1002,7 @@ fn radius_server_changed() -> Rule {
     duet(
         "jc.config.radius_server_changed",
         "RADIUS server {target} changed by {actor} ({event_type})",
-        "A RADIUS server definition was created, changed or deleted (radiusserver_*): its shared secret, its MFA requirement or the networks allowed to use it. Asked about when the admin acts from a network they were never seen at (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
+        "A RADIUS server definition was created, changed or deleted (radiusserver_*): its shared secret, its MFA requirement or the networks allowed to use it. Asked about when the admin acts from a network where they were not seen at least learning_period before (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
         Severity::Low,
         "T1556",
         "Ask the admin to confirm the RADIUS change.",

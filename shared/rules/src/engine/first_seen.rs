@@ -84,10 +84,7 @@ pub(super) fn evaluate(
     check: Option<FirstSeenCheck>,
     new_entities: bool,
 ) -> Vec<Alert> {
-    let mut shape = shape(pass);
-    if new_entities {
-        shape.learning = None;
-    }
+    let shape = shape(pass);
     let mut groups: BTreeMap<(String, String, i64), Vec<&Observation>> = BTreeMap::new();
     for (org, entity, k) in touched(pass, hits, &shape) {
         let key = StateKey {
@@ -103,7 +100,7 @@ pub(super) fn evaluate(
             if candidate.role != Role::Candidate || candidate.at >= pass.clocks.decide || !waiting {
                 continue;
             }
-            if is_new(merged, &org, &entity, candidate, &shape, check, pass) {
+            if is_new(merged, &org, &entity, candidate, &shape, check, new_entities, pass) {
                 groups
                     .entry((
                         org.clone(),
@@ -167,6 +164,7 @@ fn history<'a>(
         .collect()
 }
 
+#[allow(clippy::too_many_arguments)]
 fn is_new(
     merged: &Merged,
     org: &str,
@@ -174,17 +172,22 @@ fn is_new(
     candidate: &Observation,
     shape: &Shape,
     check: Option<FirstSeenCheck>,
+    new_entities: bool,
     pass: &Pass<'_>,
 ) -> bool {
     let Some(value) = candidate.value.as_deref() else {
         return false;
     };
     let past = history(merged, org, entity, candidate, shape);
-    // Without a learning period (`new_entities`), an entity seen for the first time counts.
-    let learned = shape
-        .learning
-        .is_none_or(|learning| past.iter().any(|o| o.at <= candidate.at - learning));
-    let seen = past.iter().any(|o| o.value.as_deref() == Some(value));
+    let settled = |o: &Observation| shape.learning.is_none_or(|l| o.at <= candidate.at - l);
+    let (learned, seen) = if new_entities {
+        // Any entity counts; a value is familiar only once it has been seen for a while.
+        let seen = past.iter().any(|o| o.value.as_deref() == Some(value) && settled(o));
+        (true, seen)
+    } else {
+        let learned = past.iter().any(|o| settled(o));
+        (learned, past.iter().any(|o| o.value.as_deref() == Some(value)))
+    };
     if !learned || seen {
         return false;
     }
