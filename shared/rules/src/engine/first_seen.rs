@@ -100,7 +100,16 @@ pub(super) fn evaluate(
             if candidate.role != Role::Candidate || candidate.at >= pass.clocks.decide || !waiting {
                 continue;
             }
-            if is_new(merged, &org, &entity, candidate, &shape, check, new_entities, pass) {
+            if is_new(
+                merged,
+                &org,
+                &entity,
+                candidate,
+                &shape,
+                check,
+                new_entities,
+                pass,
+            ) {
                 groups
                     .entry((
                         org.clone(),
@@ -182,11 +191,16 @@ fn is_new(
     let settled = |o: &Observation| shape.learning.is_none_or(|l| o.at <= candidate.at - l);
     let (learned, seen) = if new_entities {
         // Any entity counts; a value is familiar only once it has been seen for a while.
-        let seen = past.iter().any(|o| o.value.as_deref() == Some(value) && settled(o));
+        let seen = past
+            .iter()
+            .any(|o| o.value.as_deref() == Some(value) && settled(o));
         (true, seen)
     } else {
         let learned = past.iter().any(|o| settled(o));
-        (learned, past.iter().any(|o| o.value.as_deref() == Some(value)))
+        (
+            learned,
+            past.iter().any(|o| o.value.as_deref() == Some(value)),
+        )
     };
     if !learned || seen {
         return false;
