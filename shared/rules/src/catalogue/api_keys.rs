@@ -215,7 +215,7 @@ fn key_changed() -> Rule {
     Rule {
         id: "jc.apikey.key_changed",
         title: "API key or service account of {target} changed by {actor}",
-        description: "An API key or service account was created, regenerated or changed: any event type naming an API key or service account, or an admin or user change to an API-key field. Directory Insights' names for these events are not published, so every spelling containing api_key, apikey or service_account is matched. Keys expire and are rotated routinely, so the admin is asked only when acting from a network where they were not seen at least learning_period before, or when never seen before.",
+        description: "An API key or service account was created, regenerated or changed: any event type naming an API key or service account, or an admin or user change to an API-key field. Directory Insights' names for these events are not published, so every spelling containing api_key, apikey or service_account is matched. Keys expire and are rotated routinely, so the admin is asked only when acting from a network where they were not seen at least learning_period before.",
         area: Area::ApiKeys,
         severity: Severity::Medium,
         technique: "T1098.001",
@@ -230,7 +230,7 @@ fn key_changed() -> Rule {
         details: &["new_values", "known_values"],
         logic: Logic::FirstSeen {
             observe: observe_key_change,
-            check: None,
+            check: Some(super::config_changes::established_or_created),
             new_entities: true,
         },
         examples: key_changed_examples,
@@ -293,10 +293,10 @@ fn key_changed_examples() -> Examples {
     );
     Examples {
         config: vec![],
-        matching: vec![
+        matching: super::config_changes::afar_all(vec![
             example("an admin's key regenerated", &regenerated),
             example("a service account created", &created),
-        ],
+        ]),
         near_miss: vec![
             example("a routine rotation from the usual office", &rotation),
             example("an admin's name changed", &other),

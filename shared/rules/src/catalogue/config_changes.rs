@@ -9,7 +9,7 @@ use super::{DAY1, actor_or_unknown, history, suppress, threshold, type_in, windo
 use crate::fields::{self, FlatChange};
 use crate::fixtures::*;
 use crate::knob::{Knob, Knobs};
-use crate::rule::{Example, Examples, Hit, Logic, Rule};
+use crate::rule::{Example, Examples, FirstSeenMatch, Hit, Logic, Rule};
 use crate::state::Role;
 
 pub(super) fn rules() -> Vec<Rule> {
@@ -62,6 +62,15 @@ pub(crate) fn admin_place(ev: &Event) -> String {
 /// unfamiliar place: the change itself is the candidate (its place is the value), and
 /// everything else an admin does (console logins, other changes) teaches the usual places.
 pub(crate) fn gated(ev: &Event, is_change: bool) -> Option<Hit> {
+    if matches!(ev.kind(), "admin_create" | "provider_admin_create")
+        && let Some(created) = ev.field_str("resource.email")
+    {
+        return Some(
+            Hit::new(created.to_lowercase())
+                .role(Role::History)
+                .value(CREATED),
+        );
+    }
     if is_change {
         return Some(change_hit(ev).role(Role::Candidate).value(admin_place(ev)));
     }
@@ -79,6 +88,21 @@ pub(crate) fn gated(ev: &Event, is_change: bool) -> Option<Hit> {
     Some(Hit::new(admin).role(Role::History).value(admin_place(ev)))
 }
 
+/// Marks an admin account created inside the history window.
+const CREATED: &str = "!created";
+
+/// Asks about a change from an unfamiliar place only when the admin is established (seen
+/// before the learning period) or was created recently: an admin nobody has seen yet is a
+/// fresh deployment, not an intruder, unless the log shows the account being made.
+pub(crate) fn established_or_created(seen: &FirstSeenMatch<'_>, knobs: &Knobs) -> bool {
+    let learning = chrono::TimeDelta::from_std(knobs.duration(crate::rule::knobs::LEARNING))
+        .unwrap_or(chrono::TimeDelta::hours(12));
+    let settled_before = seen.candidate.at - learning;
+    seen.history
+        .iter()
+        .any(|o| o.value.as_deref() == Some(CREATED) || o.at <= settled_before)
+}
+
 /// How long an admin must have acted from a network before changes from it are routine.
 pub(crate) fn familiar_after() -> Knob {
     Knob::duration(
@@ -86,6 +110,44 @@ pub(crate) fn familiar_after() -> Knob {
         "12h",
         "How long before a change the admin must already have been seen at its network for the change to count as routine (an intruder's own first minutes somewhere do not make it familiar).",
     )
+}
+
+/// A gated notice's matching example as an intruder makes it: the admin (seen at the office
+/// the day before) now acts from Singapore.
+pub(crate) fn afar(example: Example) -> Example {
+    let mut before = Timeline::new(example.name, "2024-05-05T09:00:00Z");
+    before.push(admin_login("it.admin@corp.example"));
+    let far = SINGAPORE.via("139.59.221.87");
+    let moved = example.events.into_iter().map(|mut event| {
+        let by_admin = event.pointer("/initiated_by/email").and_then(Value::as_str)
+            == Some("it.admin@corp.example");
+        let login = event.get("event_type").and_then(Value::as_str) == Some("admin_login_attempt");
+        if by_admin && !login {
+            event["client_ip"] = json!(far.ip);
+            event["geoip"] = json!({"country_code": far.country, "region_name": far.region,
+                "latitude": far.lat, "longitude": far.lon, "timezone": far.timezone});
+        }
+        event
+    });
+    Example {
+        name: example.name,
+        events: before.events().into_iter().chain(moved).collect(),
+    }
+}
+
+pub(crate) fn afar_all(examples: Vec<Example>) -> Vec<Example> {
+    examples.into_iter().map(afar).collect()
+}
+
+/// A near-miss for every gated notice: an admin never seen before, as on the first day of a
+/// deployment.
+fn first_day(name: &'static str, tag: &str, change: Ev) -> Example {
+    let mut t = Timeline::new(tag, DAY1);
+    t.push(change.by_admin("someone.new@corp.example"));
+    Example {
+        name,
+        events: t.events(),
+    }
 }
 
 /// A near-miss for every gated notice: the admin logged in from the office the day before
@@ -322,7 +384,7 @@ fn authn_policy_changed() -> Rule {
     Rule {
         id: "jc.config.authn_policy_changed",
         title: "Authentication policy {target} created or changed by {actor}",
-        description: "A conditional-access (authentication) policy was created, or changed in a way not recognised as weakening it (those raise jc.config.authn_policy_weakened instead), by an admin acting from a network where they were not seen at least learning_period before, or by an admin never seen before. New policies decide who logs in from where with what; the same change from the admin's usual office is routine.",
+        description: "A conditional-access (authentication) policy was created, or changed in a way not recognised as weakening it (those raise jc.config.authn_policy_weakened instead), by an established (or recently created) admin acting from a network where they were not seen at least learning_period before. New policies decide who logs in from where with what; the same change from the admin's usual office is routine.",
         area: Area::RiskyConfig,
         severity: Severity::Medium,
         technique: "T1556.009",
@@ -333,7 +395,7 @@ fn authn_policy_changed() -> Rule {
         details: &["new_values", "known_values"],
         logic: Logic::FirstSeen {
             new_entities: true,
-            check: None,
+            check: Some(established_or_created),
             observe: observe_authn_changed,
         },
         examples: authn_changed_examples,
@@ -365,11 +427,16 @@ fn authn_changed_examples() -> Examples {
     other.push(admin_change("policy_update", "it.admin@corp.example").on("policy", "Screen lock"));
     Examples {
         config: vec![],
-        matching: vec![
+        matching: afar_all(vec![
             example("a policy created", &created),
             example("a policy renamed", &renamed),
-        ],
+        ]),
         near_miss: vec![
+            first_day(
+                "an admin never seen before (a fresh deployment)",
+                "ac-fd",
+                admin_change("authnpolicy_create", "x").on("authn_policy", "Require MFA"),
+            ),
             routine(
                 "the usual admin from the office",
                 "ac-r",
@@ -497,7 +564,7 @@ fn duet(
         details: &["new_values", "known_values"],
         logic: Logic::FirstSeen {
             observe,
-            check: None,
+            check: Some(established_or_created),
             new_entities: true,
         },
         examples,
@@ -508,7 +575,7 @@ fn ip_list_changed() -> Rule {
     duet(
         "jc.config.ip_list_changed",
         "IP list {target} changed by {actor} ({event_type})",
-        "An IP list was created, changed or deleted (iplist_*). IP lists feed conditional-access policies: adding an address to a trusted list lets it skip MFA or a block. Asked about when the admin acts from a network where they were not seen at least learning_period before (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
+        "An IP list was created, changed or deleted (iplist_*). IP lists feed conditional-access policies: adding an address to a trusted list lets it skip MFA or a block. Asked about when an established admin (or one whose account was created recently) acts from a network where they were not seen at least learning_period before; the same change from the admin's usual office is routine, and an admin nobody has seen yet (a fresh deployment) is left alone.",
         Severity::Medium,
         "T1562.007",
         "Ask the admin which addresses were added or removed and why.",
@@ -536,8 +603,16 @@ fn ip_list_examples() -> Examples {
     group.push(admin_change("group_update", "it.admin@corp.example").on("user_group", "Sales"));
     Examples {
         config: vec![],
-        matching: vec![example("an address added to a trusted list", &updated)],
+        matching: afar_all(vec![example(
+            "an address added to a trusted list",
+            &updated,
+        )]),
         near_miss: vec![
+            first_day(
+                "an admin never seen before (a fresh deployment)",
+                "il-fd",
+                admin_change("iplist_create", "x").on("iplist", "Offices"),
+            ),
             routine(
                 "the usual admin from the office",
                 "il-r",
@@ -554,7 +629,7 @@ fn sso_app_changed() -> Rule {
     duet(
         "jc.config.sso_app_changed",
         "SSO application {target} changed by {actor} ({event_type})",
-        "An SSO application was created, changed or deleted, or its attribute mapping changed (application_*, integrationattribute_*). A rogue SAML application, or a changed ACS URL or certificate, hands out sign-ins to someone else. Asked about when the admin acts from a network where they were not seen at least learning_period before (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
+        "An SSO application was created, changed or deleted, or its attribute mapping changed (application_*, integrationattribute_*). A rogue SAML application, or a changed ACS URL or certificate, hands out sign-ins to someone else. Asked about when an established admin (or one whose account was created recently) acts from a network where they were not seen at least learning_period before; the same change from the admin's usual office is routine, and an admin nobody has seen yet (a fresh deployment) is left alone.",
         Severity::Medium,
         "T1484.002",
         "Ask the admin to confirm the application change, especially any new certificate, ACS URL or attribute mapping.",
@@ -591,6 +666,10 @@ fn sso_app_examples() -> Examples {
     );
     let mut intruder = Timeline::new("sa-3x", DAY1);
     intruder.push(
+        admin_change("admin_create", "it.admin@corp.example")
+            .on_admin("it.helpdesk@proton.example"),
+    );
+    intruder.wait("2h").push(
         admin_change("authnpolicy_delete", "it.helpdesk@proton.example")
             .from(&SINGAPORE)
             .on("authn_policy", "Require MFA"),
@@ -619,7 +698,7 @@ fn sso_app_examples() -> Examples {
     );
     Examples {
         config: vec![],
-        matching: vec![
+        matching: afar_all(vec![
             example(
                 "an application's ACS URL changed by an admin never seen before",
                 &acs,
@@ -628,8 +707,13 @@ fn sso_app_examples() -> Examples {
                 "the usual admin creates an application from Singapore",
                 &away,
             ),
-        ],
+        ]),
         near_miss: vec![
+            first_day(
+                "an admin never seen before (a fresh deployment)",
+                "sa-fd",
+                admin_change("application_create", "x").on("application", "Notion"),
+            ),
             routine(
                 "the usual admin adds an application from the office",
                 "sa-r",
@@ -645,7 +729,7 @@ fn identity_provider_changed() -> Rule {
     duet(
         "jc.config.identity_provider_changed",
         "Identity source {target} changed by {actor} ({event_type})",
-        "An identity source or directory integration was created, changed or deleted: identity providers (idsource_*), Active Directory, Google Workspace, Microsoft 365, Workday, Samba domains, SCIM integrations and domains. Whoever controls an identity source controls who can log in. Asked about when the admin acts from a network where they were not seen at least learning_period before (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
+        "An identity source or directory integration was created, changed or deleted: identity providers (idsource_*), Active Directory, Google Workspace, Microsoft 365, Workday, Samba domains, SCIM integrations and domains. Whoever controls an identity source controls who can log in. Asked about when an established admin (or one whose account was created recently) acts from a network where they were not seen at least learning_period before; the same change from the admin's usual office is routine, and an admin nobody has seen yet (a fresh deployment) is left alone.",
         Severity::High,
         "T1484.002",
         "Ask the admin to confirm the integration change and who set it up.",
@@ -688,8 +772,13 @@ fn identity_provider_examples() -> Examples {
     );
     Examples {
         config: vec![],
-        matching: vec![example("a new identity provider", &idp)],
+        matching: afar_all(vec![example("a new identity provider", &idp)]),
         near_miss: vec![
+            first_day(
+                "an admin never seen before (a fresh deployment)",
+                "ip-fd",
+                admin_change("idsource_create", "x").on("idsource", "Okta"),
+            ),
             routine(
                 "the usual admin from the office",
                 "ip-r",
@@ -705,7 +794,7 @@ fn device_policy_changed() -> Rule {
     duet(
         "jc.config.device_policy_changed",
         "Device policy {target} changed by {actor} ({event_type})",
-        "A device policy was created, changed or deleted (policy_*): disk encryption, screen lock, firewall and the like on every managed device. Asked about when the admin acts from a network where they were not seen at least learning_period before (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
+        "A device policy was created, changed or deleted (policy_*): disk encryption, screen lock, firewall and the like on every managed device. Asked about when an established admin (or one whose account was created recently) acts from a network where they were not seen at least learning_period before; the same change from the admin's usual office is routine, and an admin nobody has seen yet (a fresh deployment) is left alone.",
         Severity::Low,
         "T1484",
         "Ask the admin to confirm the policy change.",
@@ -735,8 +824,13 @@ fn device_policy_examples() -> Examples {
     );
     Examples {
         config: vec![],
-        matching: vec![example("disk encryption policy deleted", &deleted)],
+        matching: afar_all(vec![example("disk encryption policy deleted", &deleted)]),
         near_miss: vec![
+            first_day(
+                "an admin never seen before (a fresh deployment)",
+                "dp-fd",
+                admin_change("policy_create", "x").on("policy", "FileVault"),
+            ),
             routine(
                 "the usual admin tightens a policy from the office",
                 "dp-r",
@@ -753,7 +847,7 @@ fn command_changed() -> Rule {
     duet(
         "jc.config.command_changed",
         "JumpCloud command {target} created or changed by {actor}",
-        "A JumpCloud command (a script pushed to devices) was created, changed or deleted, or command results or command files were changed or deleted (command_*, commandresult_delete, file_*). Commands run with root or SYSTEM rights on every device they target. Asked about when the admin acts from a network where they were not seen at least learning_period before (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
+        "A JumpCloud command (a script pushed to devices) was created, changed or deleted, or command results or command files were changed or deleted (command_*, commandresult_delete, file_*). Commands run with root or SYSTEM rights on every device they target. Asked about when an established admin (or one whose account was created recently) acts from a network where they were not seen at least learning_period before; the same change from the admin's usual office is routine, and an admin nobody has seen yet (a fresh deployment) is left alone.",
         Severity::Low,
         "T1072",
         "Ask the admin to confirm the command and read its script.",
@@ -796,8 +890,13 @@ fn command_changed_examples() -> Examples {
     ran.push(admin_change("command_run", "it.admin@corp.example").on("command", "update-agent"));
     Examples {
         config: vec![],
-        matching: vec![example("a command created", &created)],
+        matching: afar_all(vec![example("a command created", &created)]),
         near_miss: vec![
+            first_day(
+                "an admin never seen before (a fresh deployment)",
+                "cc-fd",
+                admin_change("command_create", "x").on("command", "Weekly patch check"),
+            ),
             routine(
                 "the usual admin from the office",
                 "cc-r",
@@ -930,7 +1029,7 @@ fn access_workflow_changed() -> Rule {
     duet(
         "jc.config.access_workflow_changed",
         "Access request workflow changed by {actor} ({event_type})",
-        "An access-request approval flow or its settings were created, changed or deleted (access_management_approval_flow_*, and the older access_management_workflow_* spelling). Whoever changes approvals can grant themselves access without review. Asked about when the admin acts from a network where they were not seen at least learning_period before (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
+        "An access-request approval flow or its settings were created, changed or deleted (access_management_approval_flow_*, and the older access_management_workflow_* spelling). Whoever changes approvals can grant themselves access without review. Asked about when an established admin (or one whose account was created recently) acts from a network where they were not seen at least learning_period before; the same change from the admin's usual office is routine, and an admin nobody has seen yet (a fresh deployment) is left alone.",
         Severity::Low,
         "T1098",
         "Ask the admin to confirm the approval-flow change.",
@@ -979,11 +1078,17 @@ fn access_workflow_examples() -> Examples {
     );
     Examples {
         config: vec![],
-        matching: vec![
+        matching: afar_all(vec![
             example("approvers removed from a flow", &flow),
             example("a workflow deleted (older name)", &old_name),
-        ],
+        ]),
         near_miss: vec![
+            first_day(
+                "an admin never seen before (a fresh deployment)",
+                "aw-fd",
+                admin_change("access_management_approval_flow_create", "x")
+                    .on("approval_flow", "Finance access"),
+            ),
             routine(
                 "the usual admin from the office",
                 "aw-r",
@@ -1002,7 +1107,7 @@ fn radius_server_changed() -> Rule {
     duet(
         "jc.config.radius_server_changed",
         "RADIUS server {target} changed by {actor} ({event_type})",
-        "A RADIUS server definition was created, changed or deleted (radiusserver_*): its shared secret, its MFA requirement or the networks allowed to use it. Asked about when the admin acts from a network where they were not seen at least learning_period before (or is an admin never seen before); the same change from the admin's usual office is routine and left alone.",
+        "A RADIUS server definition was created, changed or deleted (radiusserver_*): its shared secret, its MFA requirement or the networks allowed to use it. Asked about when an established admin (or one whose account was created recently) acts from a network where they were not seen at least learning_period before; the same change from the admin's usual office is routine, and an admin nobody has seen yet (a fresh deployment) is left alone.",
         Severity::Low,
         "T1556",
         "Ask the admin to confirm the RADIUS change.",
@@ -1026,8 +1131,13 @@ fn radius_server_examples() -> Examples {
     auth.push(radius("jane.doe"));
     Examples {
         config: vec![],
-        matching: vec![example("a RADIUS server changed", &changed)],
+        matching: afar_all(vec![example("a RADIUS server changed", &changed)]),
         near_miss: vec![
+            first_day(
+                "an admin never seen before (a fresh deployment)",
+                "rs-fd",
+                admin_change("radiusserver_create", "x").on("radius_server", "Office Wi-Fi"),
+            ),
             routine(
                 "the usual admin from the office",
                 "rs-r",
