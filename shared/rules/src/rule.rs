@@ -138,10 +138,14 @@ pub enum Logic {
     /// A start not followed by a cancel for the same entity within `within`.
     Absence { observe: Observe },
     /// A value never seen for the entity, once the entity has been known for
-    /// `learning_period`.
+    /// `learning_period`. With `new_entities`, an entity never seen at all counts too, and a
+    /// value counts as known only once it was seen `learning_period` before: for actions
+    /// that should come from a familiar place (an intruder's own first minutes there do not
+    /// make it familiar).
     FirstSeen {
         observe: Observe,
         check: Option<FirstSeenCheck>,
+        new_entities: bool,
     },
     /// Two successful logins too far apart for the time between them, or a trip out and
     /// back too fast to be real.
@@ -189,6 +193,12 @@ impl Logic {
             Logic::Absence { .. } => {
                 &[(SUPPRESS, KnobKind::Duration), (WITHIN, KnobKind::Duration)]
             }
+            Logic::FirstSeen {
+                new_entities: true, ..
+            } => &[
+                (SUPPRESS, KnobKind::Duration),
+                (HISTORY, KnobKind::Duration),
+            ],
             Logic::FirstSeen { .. } => &[
                 (SUPPRESS, KnobKind::Duration),
                 (LEARNING, KnobKind::Duration),

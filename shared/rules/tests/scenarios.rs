@@ -498,6 +498,47 @@ fn a_first_login_from_a_new_country_on_a_new_device_is_caught() {
 // --- area 5: configuration -------------------------------------------------------------
 
 #[test]
+fn routine_configuration_from_the_office_raises_nothing() {
+    let routine = vec![
+        (
+            t("2024-05-09T10:00:00Z"),
+            admin_change("application_create", ADMIN)
+                .from(&org::OFFICE)
+                .on("application", "Notion"),
+        ),
+        (
+            t("2024-05-09T10:20:00Z"),
+            admin_change("policy_update", HELPDESK)
+                .from(&org::OFFICE)
+                .on("policy", "Screen lock")
+                .change("values.timeout", Some(json!(900)), json!(300)),
+        ),
+        (
+            t("2024-05-09T10:40:00Z"),
+            admin_change("iplist_update", ADMIN)
+                .from(&org::OFFICE)
+                .on("iplist", "Offices")
+                .change("ips", Some(json!([])), json!(["82.64.10.0/24"])),
+        ),
+        (
+            t("2024-05-09T11:00:00Z"),
+            admin_change("organization_update", ADMIN)
+                .from(&org::OFFICE)
+                .change(
+                    "settings.passwordPolicy",
+                    Some(json!({"minLength": 10})),
+                    json!({"minLength": 14}),
+                ),
+        ),
+    ];
+
+    let (about, other) = run(routine);
+
+    let refs: Vec<&Alert> = about.iter().chain(&other).collect();
+    assert!(refs.is_empty(), "{}", show(&refs));
+}
+
+#[test]
 fn an_authentication_policy_deleted_is_caught() {
     let attack = vec![(
         t("2024-05-09T19:00:00Z"),
@@ -557,6 +598,7 @@ fn a_rogue_sso_application_is_a_did_you_expect_this() {
     let attack = vec![(
         t("2024-05-09T19:00:00Z"),
         admin_change("application_create", ADMIN)
+            .from(&SINGAPORE.via("139.59.221.87"))
             .on("application", "Okta Sync")
             .change("config.acsUrl", None, json!("https://evil.example/acs")),
     )];
@@ -568,7 +610,9 @@ fn a_rogue_sso_application_is_a_did_you_expect_this() {
 fn a_new_identity_provider_is_a_did_you_expect_this() {
     let attack = vec![(
         t("2024-05-09T19:00:00Z"),
-        admin_change("idsource_create", ADMIN).on("idsource", "Partner IdP"),
+        admin_change("idsource_create", ADMIN)
+            .from(&SINGAPORE.via("139.59.221.87"))
+            .on("idsource", "Partner IdP"),
     )];
 
     assert_caught(
@@ -604,6 +648,7 @@ fn a_trusted_address_added_to_an_ip_list_is_a_did_you_expect_this() {
     let attack = vec![(
         t("2024-05-09T19:00:00Z"),
         admin_change("iplist_update", ADMIN)
+            .from(&SINGAPORE.via("139.59.221.87"))
             .on("iplist", "Trusted")
             .change(
                 "ips",

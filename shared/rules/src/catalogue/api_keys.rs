@@ -7,7 +7,7 @@
 use jcwatch_model::{Area, Event, Route, Severity};
 use serde_json::json;
 
-use super::{DAY1, actor_or_unknown, history, learning, suppress};
+use super::{DAY1, history, learning, suppress};
 use crate::fields;
 use crate::fixtures::*;
 use crate::knob::Knobs;
@@ -90,6 +90,7 @@ fn new_source() -> Rule {
         logic: Logic::FirstSeen {
             observe: observe_api_source,
             check: Some(different_provider),
+            new_entities: false,
         },
         examples: new_source_examples,
     }
@@ -214,17 +215,23 @@ fn key_changed() -> Rule {
     Rule {
         id: "jc.apikey.key_changed",
         title: "API key or service account of {target} changed by {actor}",
-        description: "An API key or service account was created, regenerated or changed: any event type naming an API key or service account, or an admin or user change to an API-key field. Directory Insights' names for these events are not published, so every spelling containing api_key, apikey or service_account is matched.",
+        description: "An API key or service account was created, regenerated or changed: any event type naming an API key or service account, or an admin or user change to an API-key field. Directory Insights' names for these events are not published, so every spelling containing api_key, apikey or service_account is matched. Keys expire and are rotated routinely, so the admin is asked only when acting from a network where they were not seen at least learning_period before.",
         area: Area::ApiKeys,
         severity: Severity::Medium,
         technique: "T1098.001",
         route: Route::Duet,
         first_action: "Ask the admin to confirm the key change and which integration it is for.",
         needs_config: None,
-        knobs: vec![suppress("24h")],
-        details: &[],
-        logic: Logic::Single {
+        knobs: vec![
+            suppress("24h"),
+            super::config_changes::familiar_after(),
+            history("30d"),
+        ],
+        details: &["new_values", "known_values"],
+        logic: Logic::FirstSeen {
             observe: observe_key_change,
+            check: Some(super::config_changes::established_or_created),
+            new_entities: true,
         },
         examples: key_changed_examples,
     }
@@ -240,16 +247,15 @@ fn api_key_words(text: &str) -> bool {
 
 fn observe_key_change(ev: &Event, _: &Knobs) -> Option<Hit> {
     let kind = ev.kind();
-    if kind == "admin_old_api_key_attempt" || fields::login_path(ev).is_some() {
-        return None;
-    }
     let by_type = api_key_words(kind);
     let by_change = kind.ends_with("_update")
         && fields::flat_changes(ev)
             .iter()
             .any(|c| api_key_words(&c.path));
-    (by_type || by_change)
-        .then(|| Hit::new(actor_or_unknown(ev)).detail(fields::change_summary(ev)))
+    let is_change = kind != "admin_old_api_key_attempt"
+        && fields::login_path(ev).is_none()
+        && (by_type || by_change);
+    super::config_changes::gated(ev, is_change)
 }
 
 fn key_changed_examples() -> Examples {
@@ -268,6 +274,17 @@ fn key_changed_examples() -> Examples {
         admin_change("service_account_create", "it.admin@corp.example")
             .on("service_account", "backup-exporter"),
     );
+    let mut rotation = Timeline::new("kc-4", DAY1);
+    rotation.push(admin_login("it.admin@corp.example"));
+    rotation.wait("1d").push(
+        admin_change("admin_update", "it.admin@corp.example")
+            .on_admin("it.admin@corp.example")
+            .change(
+                "apiKeyCreatedAt",
+                Some(json!("2024-02-01T10:00:00Z")),
+                json!("2024-05-07T09:00:00Z"),
+            ),
+    );
     let mut other = Timeline::new("kc-3", DAY1);
     other.push(
         admin_change("admin_update", "it.admin@corp.example")
@@ -276,10 +293,13 @@ fn key_changed_examples() -> Examples {
     );
     Examples {
         config: vec![],
-        matching: vec![
+        matching: super::config_changes::afar_all(vec![
             example("an admin's key regenerated", &regenerated),
             example("a service account created", &created),
+        ]),
+        near_miss: vec![
+            example("a routine rotation from the usual office", &rotation),
+            example("an admin's name changed", &other),
         ],
-        near_miss: vec![example("an admin's name changed", &other)],
     }
 }

@@ -243,7 +243,7 @@ fn first_seen_country() -> Rule {
     Rule {
         id: "jc.login.first_seen_country",
         title: "{entity} logged in from {value} for the first time, on an unfamiliar device",
-        description: "A successful login from a country the account never used within the history window, made with a browser and operating system the account never used either. A traveller takes their laptop along, so a new country on a known device is left alone; a stolen password is used from the thief's own machine. A login that follows failed attempts, denied pushes or the removal of the account's MFA is left to the rules that report those, so one intrusion does not raise the same story twice.",
+        description: "A successful login from a country the account never used within the history window, made with a desktop browser and operating system the account never used either. A traveller takes their laptop (or first uses their phone) abroad, so a new country on a known device or a phone is left alone; a stolen password is used from the thief's own computer. A login that follows failed attempts, denied pushes or the removal of the account's MFA is left to the rules that report those, so one intrusion does not raise the same story twice.",
         area: Area::SuspiciousLogin,
         severity: Severity::Medium,
         technique: "T1078",
@@ -260,6 +260,7 @@ fn first_seen_country() -> Rule {
         logic: Logic::FirstSeen {
             observe: observe_country_device,
             check: Some(unfamiliar_device),
+            new_entities: false,
         },
         examples: first_country_examples,
     }
@@ -323,6 +324,14 @@ fn unfamiliar_device(seen: &FirstSeenMatch<'_>, _: &Knobs) -> bool {
     let Some(device) = seen.candidate.aux.as_deref() else {
         return false;
     };
+    // A traveller's phone is often first used on the trip; a thief uses a computer.
+    let lower = device.to_lowercase();
+    if ["ios", "android", "iphone", "ipad", "mobile"]
+        .iter()
+        .any(|m| lower.contains(m))
+    {
+        return false;
+    }
     let at = seen.candidate.at;
     let marks = |value: &str, within: TimeDelta| {
         seen.history
@@ -356,6 +365,9 @@ fn first_country_examples() -> Examples {
     new_user
         .wait("2h")
         .push(user_login("new.hire").from(&TOKYO).ua(&EDGE_WINDOWS));
+    let mut phone_abroad = Timeline::new("fc-6", DAY1);
+    usual(&mut phone_abroad, "jane.doe");
+    phone_abroad.push(sso("jane.doe", "Slack").from(&NEW_YORK).ua(&SAFARI_IPHONE));
     let mut guessed = Timeline::new("fc-5", DAY1);
     usual(&mut guessed, "jane.doe");
     guessed.repeat(6, "20s", |_| {
@@ -374,6 +386,7 @@ fn first_country_examples() -> Examples {
             &thief,
         )],
         near_miss: vec![
+            example("a traveller's phone used first on arrival", &phone_abroad),
             example("a traveller in Tokyo with their laptop", &traveller),
             example("a user still in the learning period", &new_user),
             example("a new phone at home", &home_new_phone),

@@ -497,8 +497,8 @@ fn push_accepted_examples() -> Examples {
 fn weak_path() -> Rule {
     Rule {
         id: "jc.mfa.weak_path",
-        title: "{entity} authenticated without MFA over {value} for the first time, though they always use MFA",
-        description: "A user whose portal logins always used MFA succeeded for the first time over RADIUS or LDAP without MFA: those paths usually take only a password, so a stolen password goes there when the portal asks for a second factor. Users who already use those paths, or who log in to the portal without MFA anyway, are left alone.",
+        title: "{entity} authenticated without MFA over {value} from {country}, though they always use MFA",
+        description: "A user whose portal logins always used MFA succeeded for the first time over RADIUS or LDAP without MFA, from a country the user never logged in from: those paths usually take only a password, so a stolen password goes there when the portal asks for a second factor. Users who already use those paths, who start using them at the office, or who log in to the portal without MFA anyway, are left alone.",
         area: Area::MfaBypass,
         severity: Severity::Medium,
         technique: "T1556",
@@ -519,6 +519,7 @@ fn weak_path() -> Rule {
         logic: Logic::FirstSeen {
             observe: observe_login_path,
             check: Some(always_used_mfa),
+            new_entities: false,
         },
         examples: weak_path_examples,
     }
@@ -562,6 +563,18 @@ fn observe_login_path(ev: &Event, _: &Knobs) -> Option<Hit> {
 }
 
 fn always_used_mfa(seen: &FirstSeenMatch<'_>, knobs: &Knobs) -> bool {
+    // Wi-Fi and LDAP first used at the office are everyday events; the same from a country
+    // the user never logged in from is someone else holding the password.
+    let Some(country) = seen.candidate.country.as_deref() else {
+        return false;
+    };
+    if seen
+        .history
+        .iter()
+        .any(|o| o.country.as_deref() == Some(country))
+    {
+        return false;
+    }
     let with_mfa = seen
         .history
         .iter()
@@ -589,6 +602,9 @@ fn weak_path_examples() -> Examples {
     wifi_user.push(radius("jane.doe"));
     habit(&mut wifi_user, "jane.doe");
     wifi_user.push(radius("jane.doe"));
+    let mut office_wifi = Timeline::new("wp-5", DAY1);
+    habit(&mut office_wifi, "jane.doe");
+    office_wifi.push(radius("jane.doe").from(&PARIS.via("82.64.99.1")));
     let mut no_mfa_user = Timeline::new("wp-4", DAY1);
     no_mfa_user.repeat(4, "8h", |_| {
         user_login("john.doe")
@@ -603,6 +619,7 @@ fn weak_path_examples() -> Examples {
             example("first LDAP bind of an MFA user", &ldap_first),
         ],
         near_miss: vec![
+            example("a first Wi-Fi login at the office", &office_wifi),
             example("a regular Wi-Fi user", &wifi_user),
             example("a user who never uses MFA", &no_mfa_user),
         ],

@@ -584,7 +584,11 @@ fn run_rule(pass: &Pass<'_>, hits: &[Placed], state: &dyn StateView) -> Evaluati
             distinct, check, ..
         } => sequence::evaluate(pass, hits, &merged, *distinct, *check),
         Logic::Absence { .. } => absence::evaluate(pass, hits, &merged),
-        Logic::FirstSeen { check, .. } => first_seen::evaluate(pass, hits, &merged, *check),
+        Logic::FirstSeen {
+            check,
+            new_entities,
+            ..
+        } => first_seen::evaluate(pass, hits, &merged, *check, *new_entities),
         Logic::GeoVelocity { .. } => geo::evaluate(pass, hits, &merged),
     };
     let decided = match &pass.active.rule.logic {
