@@ -7,9 +7,9 @@
 mod demo;
 mod error;
 mod poll;
+mod replay;
 mod rules;
 mod scan;
-mod replay;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
