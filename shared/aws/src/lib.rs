@@ -1,7 +1,7 @@
-//! AWS adapters for the jcwatch ports: the DynamoDB cursor store, the Lambda invoker that
-//! hands batches to the detect function, the SNS notifier, and the loaders for the Secrets
-//! Manager credential and the S3 configuration file, and the dead-letter queue reader and
-//! Lambda target that replay failed batches. Each adapter is a small struct built from an SDK
+//! AWS adapters for the jcwatch ports: the DynamoDB cursor, alert and rule-state stores, the
+//! Lambda invoker that hands batches to the detect function, the SNS notifier, the loaders
+//! for the Secrets Manager credential and the S3 configuration file, and the dead-letter
+//! queue reader and Lambda target that replay failed batches. Each adapter is a small struct built from an SDK
 //! client and a resource name; none of them lets an SDK type escape.
 
 pub mod alerts;
