@@ -1,1 +1,20 @@
-//! placeholder
+//! AWS adapters for the jcwatch ports: the DynamoDB cursor store, the Lambda invoker that
+//! hands batches to the detect function, the SNS notifier, and the loaders for the Secrets
+//! Manager credential and the S3 configuration file. Each adapter is a small struct built
+//! from an SDK client and a resource name; none of them lets an SDK type escape.
+
+pub mod alerts;
+mod cursor;
+mod invoke;
+mod notify;
+mod s3;
+mod sdk;
+mod secret;
+pub mod state;
+
+pub use cursor::{DynamoCursorStore, MAX_CURSOR_ITEM_BYTES};
+pub use invoke::{InvokeError, LambdaBatchSink, LambdaInvoker, MAX_ASYNC_PAYLOAD_BYTES};
+pub use notify::{MAX_PUBLISH_BYTES, SnsNotifier, sns_message};
+pub use s3::{S3ConfigLoader, S3Error, S3Location};
+pub use sdk::{load_sdk_config, s3_client};
+pub use secret::{SecretError, SecretLoader, parse_secret};

@@ -111,11 +111,37 @@ pub struct HandOffError {
     pub detail: String,
 }
 
+/// An event the poll could not hand over: malformed (no id or readable timestamp), or a single
+/// event too large for any batch. The poll has already logged and counted it; a sink that can
+/// keep it (the CLI's rejects file) does, so bad input loses nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejected {
+    /// `None` for the key's own organisation.
+    pub org_id: Option<String>,
+    /// The event's id when it has one.
+    pub event_id: Option<String>,
+    /// 1-based page number within this poll, and 0-based position on that page.
+    pub page: u64,
+    pub position: usize,
+    /// Why it was not handed over, readable by an operator.
+    pub reason: String,
+    /// The event exactly as it arrived.
+    pub raw: Value,
+}
+
 /// Hands a batch of events to detection (an asynchronous Lambda invoke in AWS, an in-process
 /// call in the CLI).
 #[async_trait]
 pub trait BatchSink: Send + Sync {
     async fn hand_off(&self, batch: &Batch) -> Result<(), HandOffError>;
+
+    /// Keeps an event that cannot be handed over. The default keeps nothing beyond the poll's
+    /// own log line, which is all a Lambda can do; the CLI writes it to a rejects file. An
+    /// error here fails the page like a failed hand-off, so the cursor does not move past it.
+    async fn reject(&self, rejected: &Rejected) -> Result<(), HandOffError> {
+        let _ = rejected;
+        Ok(())
+    }
 }
 
 /// A message ready to publish: already rendered, escaped and bounded.

@@ -1,1 +1,18 @@
-//! placeholder
+//! Detection: the configuration file, the detect use case (rules over a batch, alerts
+//! stored, notifications published), the ports it needs with in-memory versions, and the
+//! rendering of notifications for email and Slack.
+
+pub mod config;
+pub mod detect;
+pub mod escape;
+mod interim;
+pub mod memory;
+pub mod render;
+pub mod store;
+
+pub use config::{Config, ConfigError, ConfigErrors};
+pub use detect::{
+    BatchReport, DetectError, Detector, ErrorCategory, Evaluation, RawBatch, RuleEngine,
+};
+pub use render::{RenderOptions, render, sns_message};
+pub use store::{AlertQuery, AlertStore, Delivery, Recorded, StateEntry, StateStore, StoreError};
