@@ -88,7 +88,8 @@ pub struct Appended {
 }
 
 impl JsonlFile {
-    fn open(db: Db, path: &Path, kind: Kind) -> Result<Self, LocalError> {
+    /// Opens the file's record; with `create`, creates the file now (else on the first append).
+    fn open(db: Db, path: &Path, kind: Kind, create: bool) -> Result<Self, LocalError> {
         db.ensure_schema(SCHEMA)?;
         let io_error = |action| {
             let path = path.to_owned();
@@ -98,17 +99,30 @@ impl JsonlFile {
                 source,
             }
         };
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(io_error("creating its directory"))?;
-        }
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(io_error("opening for append"))?;
-        let path = path
+        let parent = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(parent) => parent,
+            None => Path::new("."),
+        };
+        let Some(name) = path.file_name() else {
+            return Err(LocalError::Io {
+                path: path.to_owned(),
+                action: "opening",
+                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"),
+            });
+        };
+        std::fs::create_dir_all(parent).map_err(io_error("creating its directory"))?;
+        // The record is keyed by the absolute path, so `./x` and `x` are one file.
+        let path = parent
             .canonicalize()
-            .map_err(io_error("resolving the path"))?;
+            .map_err(io_error("resolving the path"))?
+            .join(name);
+        if create {
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(io_error("opening for append"))?;
+        }
         Ok(JsonlFile { db, path, kind })
     }
 
@@ -385,12 +399,13 @@ pub struct EventsFileSink {
 }
 
 impl EventsFileSink {
-    /// Opens (creating) the events file and, when given, the rejects file.
+    /// Opens (creating) the events file and, when given, the rejects file (created with its
+    /// first line, so a run without rejects leaves no empty file).
     pub fn open(db: Db, events: &Path, rejects: Option<&Path>) -> Result<Self, LocalError> {
         Ok(EventsFileSink {
-            events: JsonlFile::open(db.clone(), events, Kind::Events)?,
+            events: JsonlFile::open(db.clone(), events, Kind::Events, true)?,
             rejects: rejects
-                .map(|p| JsonlFile::open(db, p, Kind::Rejects))
+                .map(|p| JsonlFile::open(db, p, Kind::Rejects, false))
                 .transpose()?,
             written: Arc::default(),
             skipped: Arc::default(),
@@ -686,6 +701,16 @@ mod tests {
         assert_eq!(lines[0]["reason"], "event has no `id`");
         assert_eq!(lines[0]["event"], rejected.raw);
         assert_eq!(setup.events_path().metadata().unwrap().len(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_events_file_exists_at_once_and_the_rejects_file_only_with_a_reject() {
+        let setup = Setup::new();
+
+        let _sink = setup.sink();
+
+        assert!(setup.events_path().exists());
+        assert!(!setup.dir.path().join("out/rejects.jsonl").exists());
     }
 
     #[tokio::test]

@@ -57,6 +57,7 @@ pub mod window;
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -76,6 +77,10 @@ use window::{Plan, Window, delta, later, resume_point};
 pub use fanout::FanOutSink;
 pub use notice::AUTH_FAILURE_RULE_ID;
 pub use report::{ErrorCategory, OrgOutcome, OrgReport, PollError, PollRun, org_label};
+
+/// The tracing target of the one line per organisation and run, so a front end that prints
+/// the outcome itself (the CLI) can leave this line out without losing the page lines.
+pub const OUTCOME_LOG_TARGET: &str = "jcwatch_core::poll::outcome";
 
 /// Default lag: how long an event may take to reach the index before a window ends past it.
 pub const DEFAULT_LAG: Duration = Duration::from_secs(2 * 60);
@@ -113,6 +118,25 @@ impl Default for PollSettings {
             max_seen: MAX_SEEN_EVENTS,
             limits: Limits::default(),
         }
+    }
+}
+
+/// A request to stop early (Ctrl-C in the CLI), checked before each page like the deadline:
+/// the poll stops cleanly with the cursor at the last handed-over page. Clones share the flag.
+#[derive(Debug, Clone, Default)]
+pub struct StopSignal(Arc<AtomicBool>);
+
+impl StopSignal {
+    pub fn new() -> Self {
+        StopSignal::default()
+    }
+
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
     }
 }
 
@@ -167,8 +191,18 @@ impl Poller {
     /// Polls every organisation (`None` is the key's own), at most
     /// [`PollSettings::concurrency`] at once. One organisation's failure does not stop the
     /// others; each gets a report, in the order given. A repeated organisation is polled once.
-    #[instrument(skip_all, fields(orgs = orgs.len()))]
     pub async fn run(&self, orgs: &[Option<String>], deadline: Option<DateTime<Utc>>) -> PollRun {
+        self.run_until(orgs, deadline, &StopSignal::default()).await
+    }
+
+    /// [`Poller::run`], also stopping cleanly once `stop` is signalled.
+    #[instrument(skip_all, fields(orgs = orgs.len()))]
+    pub async fn run_until(
+        &self,
+        orgs: &[Option<String>],
+        deadline: Option<DateTime<Utc>>,
+        stop: &StopSignal,
+    ) -> PollRun {
         let started = Instant::now();
         let mut unique = HashSet::new();
         let orgs: Vec<Option<String>> = orgs
@@ -178,7 +212,7 @@ impl Poller {
             .collect();
 
         let mut reports: Vec<(usize, OrgReport)> = stream::iter(orgs.into_iter().enumerate())
-            .map(|(i, org)| async move { (i, self.poll_org(org, deadline).await) })
+            .map(|(i, org)| async move { (i, self.poll_org_until(org, deadline, stop).await) })
             .buffer_unordered(self.settings.concurrency.max(1))
             .collect()
             .await;
@@ -205,16 +239,27 @@ impl Poller {
 
     /// Polls one organisation's window, page by page, until the last page, the deadline, a
     /// conflict or an error.
-    #[instrument(skip_all, fields(org = %org_label(org_id.as_deref())))]
     pub async fn poll_org(
         &self,
         org_id: Option<String>,
         deadline: Option<DateTime<Utc>>,
     ) -> OrgReport {
+        self.poll_org_until(org_id, deadline, &StopSignal::default())
+            .await
+    }
+
+    /// [`Poller::poll_org`], also stopping cleanly once `stop` is signalled.
+    #[instrument(skip_all, fields(org = %org_label(org_id.as_deref())))]
+    pub async fn poll_org_until(
+        &self,
+        org_id: Option<String>,
+        deadline: Option<DateTime<Utc>>,
+        stop: &StopSignal,
+    ) -> OrgReport {
         let started = Instant::now();
         let mut report = OrgReport::new(org_id);
 
-        match self.poll_org_pages(&mut report, deadline).await {
+        match self.poll_org_pages(&mut report, deadline, stop).await {
             Ok(outcome) => report.outcome = outcome,
             Err(err) => {
                 report.outcome = OrgOutcome::Failed {
@@ -236,6 +281,7 @@ impl Poller {
         &self,
         report: &mut OrgReport,
         deadline: Option<DateTime<Utc>>,
+        stop: &StopSignal,
     ) -> Result<OrgOutcome, PollError> {
         let org = report.org_id.clone();
         let label = report.org_label().to_owned();
@@ -292,6 +338,13 @@ impl Poller {
                     "deadline reached: stopping; the next run resumes from the cursor"
                 );
                 return Ok(OrgOutcome::DeadlineReached);
+            }
+            if stop.is_stopped() {
+                info!(
+                    pages = report.pages, cursor = ?cursor.polled_until,
+                    "stop requested: stopping; the next run resumes from the cursor"
+                );
+                return Ok(OrgOutcome::Interrupted);
             }
 
             let request = PageRequest {
@@ -588,6 +641,7 @@ fn log_org_report(report: &OrgReport) {
     let duration_ms = report.duration.as_millis() as u64;
     match &report.outcome {
         OrgOutcome::Failed { category, error } => error!(
+            target: OUTCOME_LOG_TARGET,
             outcome = "failed",
             category = category.as_str(),
             %error,
@@ -599,6 +653,7 @@ fn log_org_report(report: &OrgReport) {
             "organisation poll failed"
         ),
         outcome => info!(
+            target: OUTCOME_LOG_TARGET,
             outcome = outcome.name(),
             pages = report.pages,
             fetched = report.fetched,

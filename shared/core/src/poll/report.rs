@@ -89,6 +89,8 @@ pub enum OrgOutcome {
     /// Stopped before the deadline; the cursor stands at the last handed-over page and the
     /// next run resumes there.
     DeadlineReached,
+    /// Stopped on request (Ctrl-C); the cursor stands at the last handed-over page.
+    Interrupted,
     /// Another poll saved this cursor first: it is doing this work, so this one stopped. Not
     /// a failure and not worth a retry.
     Conflict,
@@ -105,6 +107,7 @@ impl OrgOutcome {
             OrgOutcome::Completed => "completed",
             OrgOutcome::Skipped => "skipped",
             OrgOutcome::DeadlineReached => "deadline_reached",
+            OrgOutcome::Interrupted => "interrupted",
             OrgOutcome::Conflict => "conflict",
             OrgOutcome::Failed { .. } => "failed",
         }

@@ -771,3 +771,24 @@ async fn the_remembered_events_stay_bounded_even_when_the_overlap_holds_more() {
         "the forgotten older events come back once: a documented, harmless repeat"
     );
 }
+
+#[tokio::test]
+async fn a_stop_request_ends_the_poll_before_the_next_page_with_the_cursor_saved() {
+    let world = World::new("2024-05-01T12:00:00Z", 2);
+    for i in 0..6i64 {
+        world.source.push(ev(
+            &format!("q{i}"),
+            t("2024-05-01T11:30:00Z") + TimeDelta::minutes(i),
+            "quinn@x.io",
+        ));
+    }
+    let stop = StopSignal::new();
+    let stopped_before = world.poller(settings(MIN, 5 * MIN, 60 * MIN));
+    stop.stop();
+
+    let report = stopped_before.poll_org_until(None, None, &stop).await;
+
+    assert_eq!(report.outcome, OrgOutcome::Interrupted);
+    assert!(world.source.requests().is_empty());
+    assert_eq!(world.store.get(""), None);
+}
