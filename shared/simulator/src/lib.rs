@@ -24,19 +24,27 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Limitation: only the events search and the token endpoint are served; `/events/count`,
-//! `/events/distinct`, `/events/interval` and the directory (user and group) endpoints
-//! answer 404. Full-text `q`, `search_term`, `fields` and `skip` are ignored.
+//! The directory endpoints enrichment reads are served too (see [`directory`]): users and
+//! administrators (v1), a user's groups and a group's name (v2), from a [`Directory`] given
+//! per organisation, with the same credentials and faults ([`Target::Users`],
+//! [`Target::Administrators`], [`Target::Groups`], or [`Target::Directory`] for all three).
+//! An events search's `search_term` filter is applied ([`term`] rules).
+//!
+//! Limitation: `/events/count`, `/events/distinct` and `/events/interval` answer 404.
+//! Full-text `q`, `fields` and `skip` of the events search are ignored.
 
 mod api;
+pub mod directory;
 mod faults;
 pub mod generate;
 mod ids;
 mod query;
 mod server;
 mod store;
+mod term;
 
 pub use api::{AuthKind, Outcome, RecordedRequest};
+pub use directory::{Directory, DirectoryAdmin, DirectoryUser, group_id};
 pub use faults::{Fault, FaultRule, Target};
 pub use query::{Limits, SERVICES};
 pub use server::{SimError, Simulator, SimulatorBuilder};
