@@ -61,17 +61,18 @@ impl fmt::Display for PersonKey {
     }
 }
 
-/// Why a look-up failed. A person who does not exist is not an error (`Ok(None)`).
+/// Why a look-up failed. A person who does not exist is not an error (`Ok(None)`). The
+/// adapter's `detail` names the endpoint, the status and what to check.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum LookupError {
     /// 401, 402 or 403: the credential cannot read the directory.
-    #[error("JumpCloud refused the look-up (HTTP {status}): {hint}")]
-    Auth { status: u16, hint: String },
+    #[error("{detail}")]
+    Auth { status: u16, detail: String },
     /// Retries ran out on 429, 5xx or transport errors.
-    #[error("JumpCloud is unavailable: {detail}")]
+    #[error("{detail}")]
     Unavailable { detail: String },
     /// An answer the client cannot use.
-    #[error("JumpCloud rejected the look-up: {detail}")]
+    #[error("{detail}")]
     Rejected { detail: String },
 }
 

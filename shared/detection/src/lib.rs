@@ -1,9 +1,11 @@
 //! Detection: the configuration file, the detect use case (rules over a batch, alerts
 //! stored, notifications published), the ports it needs with in-memory versions, and the
-//! rendering of notifications for email and Slack.
+//! rendering of notifications for email and Slack, and the enrichment of alerts with who,
+//! where from and what else ([`enrich`]).
 
 pub mod config;
 pub mod detect;
+pub mod enrich;
 pub mod escape;
 mod interim;
 pub mod memory;
@@ -14,5 +16,6 @@ pub use config::{Config, ConfigError, ConfigErrors};
 pub use detect::{
     BatchReport, DetectError, Detector, ErrorCategory, Evaluation, RawBatch, RuleEngine,
 };
+pub use enrich::{EnrichReport, Enricher};
 pub use render::{RenderOptions, render, sns_message};
 pub use store::{AlertQuery, AlertStore, Delivery, Recorded, StateEntry, StateStore, StoreError};

@@ -179,6 +179,7 @@ impl World {
             notifier,
             clock: &self.clock,
             notify: &self.notify,
+            enricher: None,
         }
     }
 }

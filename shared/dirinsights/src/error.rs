@@ -215,7 +215,7 @@ impl From<ClientError> for jcwatch_core::directory::LookupError {
         match &error {
             ClientError::Auth { status, .. } => LookupError::Auth {
                 status: *status,
-                hint: error.to_string(),
+                detail: error.to_string(),
             },
             ClientError::Unavailable { .. } => LookupError::Unavailable {
                 detail: error.to_string(),

@@ -237,7 +237,11 @@ async fn a_forbidden_directory_is_fatal_and_names_the_role() {
 
     let error = client.lookup(None, &user_by_id(&jane)).await.unwrap_err();
 
-    let LookupError::Auth { status, hint } = error else {
+    let LookupError::Auth {
+        status,
+        detail: hint,
+    } = error
+    else {
         panic!("expected an auth error, got {error}");
     };
     assert_eq!(status, 403);
