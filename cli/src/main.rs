@@ -6,6 +6,8 @@
 
 mod error;
 mod poll;
+mod rules;
+mod scan;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -31,6 +33,10 @@ struct Cli {
 enum Command {
     /// Read new Directory Insights events, continuing where the last run stopped.
     Poll(poll::PollArgs),
+    /// Run the detection rules over exported events and print the alerts.
+    Scan(scan::ScanArgs),
+    /// List the detection rules.
+    Rules(rules::RulesArgs),
 }
 
 #[tokio::main]
@@ -50,6 +56,8 @@ async fn main() -> ExitCode {
 async fn run(command: Command) -> Result<ExitCode, CliError> {
     match command {
         Command::Poll(args) => poll::run(args).await,
+        Command::Scan(args) => scan::run(args).await,
+        Command::Rules(args) => rules::run(args).await,
     }
 }
 

@@ -17,8 +17,12 @@ use jcwatch_core::poll::{
     StopSignal,
 };
 use jcwatch_core::ports::{Notification, Notifier, NotifyError, SystemClock};
+use jcwatch_detection::config::Config;
+use jcwatch_detection::memory::RecordingNotifier;
+use jcwatch_detection::present;
+use jcwatch_detection::sink::DetectSink;
 use jcwatch_dirinsights::{Client, ClientConfig, Credential, Region, Secret};
-use jcwatch_local::{Db, EventsFileSink, SqliteCursorStore};
+use jcwatch_local::{Db, EventsFileSink, SqliteAlertStore, SqliteCursorStore, SqliteStateStore};
 use jcwatch_model::time::{format_duration, format_timestamp, parse_duration};
 use tokio::sync::Notify;
 use tracing::warn;
@@ -89,6 +93,10 @@ pub struct PollArgs {
     /// Output: a table, or one JSON object per organisation and poll.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+
+    /// The TOML configuration for detection [default: the built-in defaults].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -118,6 +126,7 @@ pub async fn run(args: PollArgs) -> Result<ExitCode, CliError> {
         let run = poller.run_until(&setup.orgs, None, &stop).await;
         setup.after_round(&run).await;
         print_run(&run, args.format, &setup);
+        setup.print_alerts(args.format).await;
         if stop.is_stopped() {
             return Ok(ExitCode::from(130));
         }
@@ -128,6 +137,7 @@ pub async fn run(args: PollArgs) -> Result<ExitCode, CliError> {
         let run = poller.run_until(&setup.orgs, None, &stop).await;
         setup.after_round(&run).await;
         print_run(&run, args.format, &setup);
+        setup.print_alerts(args.format).await;
         match outcome_of(&run) {
             Err(err @ (CliError::Fatal(_) | CliError::Usage(_))) => return Err(err),
             // An outage may pass: say so and try again next round.
@@ -178,11 +188,19 @@ struct Setup {
     /// Set once the sink is built.
     sink: std::sync::OnceLock<Option<EventsFileSink>>,
     cursors: std::sync::OnceLock<SqliteCursorStore>,
+    /// Detection runs on every batch the poll hands over.
+    detection: Config,
+    detect: std::sync::OnceLock<Arc<DetectSink>>,
 }
 
 impl Setup {
     fn from_args(args: &PollArgs, env: impl Fn(&str) -> Option<String>) -> Result<Self, CliError> {
         let mut problems = Vec::new();
+
+        let detection = Config::load(args.config.as_deref()).unwrap_or_else(|e| {
+            problems.push(e.to_string());
+            Config::default()
+        });
 
         let credential = match credential_from(&env) {
             Ok(c) => Some(c),
@@ -249,6 +267,8 @@ impl Setup {
             rejects_out,
             sink: std::sync::OnceLock::new(),
             cursors: std::sync::OnceLock::new(),
+            detection,
+            detect: std::sync::OnceLock::new(),
         })
     }
 
@@ -260,6 +280,7 @@ impl Setup {
         let cursors =
             SqliteCursorStore::new(db.clone()).map_err(|e| CliError::Failed(e.to_string()))?;
 
+        let db_for_detection = db.clone();
         let mut sink = FanOutSink::default();
         let events = match &self.events_out {
             Some(path) => {
@@ -278,6 +299,10 @@ impl Setup {
         let _ = self.sink.set(events);
         let _ = self.cursors.set(cursors.clone());
 
+        let detect = Arc::new(self.detect_sink(db_for_detection)?);
+        sink.push(detect.clone());
+        let _ = self.detect.set(detect);
+
         Ok(Poller::new(
             PollPorts {
                 source: Arc::new(client),
@@ -288,6 +313,46 @@ impl Setup {
             },
             self.settings.clone(),
         ))
+    }
+
+    /// Detection over the state database: alerts and rule state beside the cursors.
+    fn detect_sink(&self, db: Db) -> Result<DetectSink, CliError> {
+        let engine = jcwatch_detection::engine::build(&self.detection)
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        let failed = |e: jcwatch_local::LocalError| CliError::Failed(e.to_string());
+        Ok(DetectSink::new(
+            Arc::new(engine),
+            Arc::new(SqliteAlertStore::new(db.clone()).map_err(failed)?),
+            Arc::new(SqliteStateStore::new(db).map_err(failed)?),
+            Arc::new(RecordingNotifier::new()),
+            Arc::new(SystemClock),
+            self.detection.notify.clone(),
+        ))
+    }
+
+    /// Prints the alerts this round raised or extended, the way `jcwatch scan` does.
+    async fn print_alerts(&self, format: Format) {
+        let Some(detect) = self.detect.get() else {
+            return;
+        };
+        let alerts = match detect.take_touched_alerts().await {
+            Ok(alerts) => alerts,
+            Err(e) => {
+                warn!(error = %e, "could not read back this round's alerts");
+                return;
+            }
+        };
+        let text = match format {
+            Format::Jsonl => alerts
+                .iter()
+                .map(|a| present::json_line(a) + "\n")
+                .collect(),
+            Format::Table if alerts.is_empty() => String::new(),
+            Format::Table => present::table(&alerts),
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
     }
 
     fn events_sink(&self) -> Option<&EventsFileSink> {

@@ -1,4 +1,7 @@
 //! Shared helpers for jcwatch's integration tests: connecting the AWS SDK to the local moto
-//! emulators and creating uniquely named resources in them.
+//! emulators and creating uniquely named resources in them, setting up the Directory
+//! Insights simulator for poll runs, and reading the Terraform module for the wiring check.
 
+pub mod infra;
 pub mod moto;
+pub mod poll;

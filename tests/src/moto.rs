@@ -405,12 +405,15 @@ impl MotoLambda {
 
     /// Runs `action` while moto's recorder is on and returns the requests it recorded.
     ///
-    /// N.B. the recorder is global to the emulator: requests other tests send meanwhile are
-    /// recorded too, so callers look for their own function name in what comes back.
+    /// N.B. the recorder is global to the emulator and its file only grows: requests other
+    /// tests sent are in it too, so callers look for their own function name.
     pub async fn record<F, T>(&self, action: F) -> (T, Vec<RecordedRequest>)
     where
         F: std::future::Future<Output = T>,
     {
+        // The recorder is one switch for the whole emulator: tests in this process take turns.
+        static RECORDER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let _turn = RECORDER.lock().await;
         let http = reqwest::Client::new();
         let post = |path: &str| http.post(format!("{}/moto-api/recorder/{path}", self.endpoint));
 

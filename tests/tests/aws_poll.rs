@@ -374,3 +374,267 @@ async fn a_payload_over_the_async_limit_is_refused_without_a_call() {
         "{requests:?}"
     );
 }
+
+// The poll use case over real HTTP (the simulator) with the DynamoDB cursor store.
+
+mod poll_path {
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+    use jcwatch_aws::{DynamoCursorStore, SnsNotifier};
+    use jcwatch_core::memory::{RecordingNotifier, RecordingSink};
+    use jcwatch_core::poll::{
+        AUTH_FAILURE_RULE_ID, ErrorCategory, OrgOutcome, PollPorts, PollSettings, Poller,
+    };
+    use jcwatch_core::ports::{BatchSink, Clock, CursorStore, HandOffError, SystemClock};
+    use jcwatch_model::Batch;
+    use jcwatch_simulator::{Fault, FaultRule};
+    use jcwatch_tests::moto::Moto;
+    use jcwatch_tests::poll::{API_KEY, JumpingClock, client, ids, recent_events, simulator};
+
+    use super::Duration;
+
+    const ORG: &str = "5f0c1a2b3c4d5e6f7a8b9c0d";
+
+    fn org() -> Vec<Option<String>> {
+        vec![Some(ORG.to_string())]
+    }
+
+    fn poller(
+        source: jcwatch_dirinsights::Client,
+        cursors: Arc<dyn CursorStore>,
+        sink: Arc<dyn BatchSink>,
+        clock: Arc<dyn Clock>,
+    ) -> Poller {
+        let ports = PollPorts {
+            source: Arc::new(source),
+            cursors,
+            sink,
+            notifier: Arc::new(RecordingNotifier::default()),
+            clock,
+        };
+        Poller::new(ports, PollSettings::default())
+    }
+
+    /// Hands over to a recording sink and jumps the clock past the deadline after a number
+    /// of hand-offs, as if the Lambda's time ran out there.
+    struct CuttingSink {
+        inner: RecordingSink,
+        clock: Arc<JumpingClock>,
+        cut_after: usize,
+        handed: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl BatchSink for CuttingSink {
+        async fn hand_off(&self, batch: &Batch) -> Result<(), HandOffError> {
+            self.inner.hand_off(batch).await?;
+            if self.handed.fetch_add(1, Ordering::SeqCst) + 1 == self.cut_after {
+                self.clock.jump();
+            }
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_whole_poll_hands_every_event_over_once_and_the_next_poll_nothing() {
+        let moto = Moto::connect().await;
+        let table = moto.create_table("cursor").await;
+        let events = recent_events(ORG, 95);
+        let sim = simulator(ORG, events.clone()).await;
+        let cursors = Arc::new(DynamoCursorStore::new(moto.dynamodb(), &table));
+        let sink = Arc::new(RecordingSink::default());
+        let poller = poller(
+            client(&sim, API_KEY, 20),
+            cursors.clone(),
+            sink.clone(),
+            Arc::new(SystemClock),
+        );
+
+        let first = poller.run(&org(), None).await;
+        let second = poller.run(&org(), None).await;
+
+        assert_eq!(first.orgs[0].outcome, OrgOutcome::Completed, "{first:?}");
+        assert_eq!(first.orgs[0].pages, 5);
+        let handed = sink.event_ids();
+        assert_eq!(handed.len(), 95, "each event once");
+        assert_eq!(
+            handed.iter().cloned().collect::<BTreeSet<_>>(),
+            ids(&events)
+        );
+        assert_eq!(second.orgs[0].handed_over, 0, "{second:?}");
+        let stored = cursors.load(ORG).await.unwrap().expect("cursor stored");
+        assert_eq!(stored.polled_until, second.orgs[0].cursor_after);
+    }
+
+    #[tokio::test]
+    async fn a_restart_after_a_deadline_cut_off_loses_and_repeats_nothing() {
+        let moto = Moto::connect().await;
+        let table = moto.create_table("cursor").await;
+        let events = recent_events(ORG, 100);
+        let sim = simulator(ORG, events.clone()).await;
+        let cursors = Arc::new(DynamoCursorStore::new(moto.dynamodb(), &table));
+        let clock = JumpingClock::new();
+        let cut = Arc::new(CuttingSink {
+            inner: RecordingSink::default(),
+            clock: clock.clone(),
+            cut_after: 2,
+            handed: AtomicUsize::new(0),
+        });
+        let deadline = chrono::Utc::now() + chrono::Duration::hours(1);
+        let cut_poller = poller(
+            client(&sim, API_KEY, 20),
+            cursors.clone(),
+            cut.clone(),
+            clock,
+        );
+        let rest = Arc::new(RecordingSink::default());
+        let restarted = poller(
+            client(&sim, API_KEY, 20),
+            cursors.clone(),
+            rest.clone(),
+            Arc::new(SystemClock),
+        );
+
+        let cut_run = cut_poller.run(&org(), Some(deadline)).await;
+        let rest_run = restarted.run(&org(), None).await;
+
+        assert_eq!(
+            cut_run.orgs[0].outcome,
+            OrgOutcome::DeadlineReached,
+            "{cut_run:?}"
+        );
+        assert_eq!(cut_run.orgs[0].handed_over, 40);
+        assert_eq!(
+            rest_run.orgs[0].outcome,
+            OrgOutcome::Completed,
+            "{rest_run:?}"
+        );
+        let mut all = cut.inner.event_ids();
+        all.extend(rest.event_ids());
+        assert_eq!(all.len(), 100, "nothing repeated");
+        assert_eq!(
+            all.into_iter().collect::<BTreeSet<_>>(),
+            ids(&events),
+            "nothing lost"
+        );
+    }
+
+    #[tokio::test]
+    async fn two_concurrent_polls_on_one_dynamo_cursor_advance_it_once() {
+        let moto = Moto::connect().await;
+        let table = moto.create_table("cursor").await;
+        let events = recent_events(ORG, 60);
+        let sim = simulator(ORG, events.clone()).await;
+        // Slow first answers: both polls have read the (empty) cursor before either saves.
+        sim.push_fault(
+            FaultRule::new(Fault::Delay(std::time::Duration::from_millis(500))).times(2),
+        );
+        let cursors = Arc::new(DynamoCursorStore::new(moto.dynamodb(), &table));
+        let (sink_a, sink_b) = (
+            Arc::new(RecordingSink::default()),
+            Arc::new(RecordingSink::default()),
+        );
+        let a = poller(
+            client(&sim, API_KEY, 20),
+            cursors.clone(),
+            sink_a.clone(),
+            Arc::new(SystemClock),
+        );
+        let b = poller(
+            client(&sim, API_KEY, 20),
+            cursors.clone(),
+            sink_b.clone(),
+            Arc::new(SystemClock),
+        );
+
+        let orgs = org();
+        let (run_a, run_b) = tokio::join!(a.run(&orgs, None), b.run(&orgs, None));
+
+        let outcomes = [&run_a.orgs[0].outcome, &run_b.orgs[0].outcome];
+        assert!(outcomes.contains(&&OrgOutcome::Completed), "{outcomes:?}");
+        assert!(outcomes.contains(&&OrgOutcome::Conflict), "{outcomes:?}");
+        let (winner, winner_sink, loser_sink) = if run_a.orgs[0].outcome == OrgOutcome::Completed {
+            (&run_a.orgs[0], &sink_a, &sink_b)
+        } else {
+            (&run_b.orgs[0], &sink_b, &sink_a)
+        };
+        assert_eq!(winner_sink.event_ids().len(), 60);
+        assert_eq!(
+            winner_sink.event_ids().into_iter().collect::<BTreeSet<_>>(),
+            ids(&events)
+        );
+        assert!(
+            loser_sink.event_ids().len() <= 20,
+            "the loser stops at its first save"
+        );
+        let stored = cursors.load(ORG).await.unwrap().expect("cursor stored");
+        assert_eq!(stored.polled_until, winner.cursor_after);
+        assert_eq!(
+            stored.version, winner.pages,
+            "one save per page of the winner only"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_401_sends_one_ops_notification_and_the_next_run_is_rate_limited() {
+        let moto = Moto::connect().await;
+        let table = moto.create_table("cursor").await;
+        let topic = moto.create_topic("alerts").await;
+        let queue = moto.subscribe_queue(&topic).await;
+        let sim = simulator(ORG, recent_events(ORG, 5)).await;
+        let revoked_key = "jca_revoked_key_value_9876543210";
+        let cursors = Arc::new(DynamoCursorStore::new(moto.dynamodb(), &table));
+        let sink = Arc::new(RecordingSink::default());
+        let ports = PollPorts {
+            source: Arc::new(client(&sim, revoked_key, 20)),
+            cursors: cursors.clone(),
+            sink: sink.clone(),
+            notifier: Arc::new(SnsNotifier::new(moto.sns(), &topic)),
+            clock: Arc::new(SystemClock),
+        };
+        let poller = Poller::new(ports, PollSettings::default());
+
+        let first = poller.run(&org(), None).await;
+        let second = poller.run(&org(), None).await;
+        let received = moto.receive(&queue, 2, Duration::from_secs(4)).await;
+
+        assert!(
+            matches!(
+                &first.orgs[0].outcome,
+                OrgOutcome::Failed {
+                    category: ErrorCategory::Fatal,
+                    ..
+                }
+            ),
+            "{first:?}"
+        );
+        assert!(first.orgs[0].ops_notified);
+        assert!(!second.orgs[0].ops_notified, "{second:?}");
+        assert!(sink.event_ids().is_empty());
+        assert_eq!(received.len(), 1, "{received:?}");
+        let message = &received[0];
+        assert_eq!(
+            message.attributes.get("route").map(String::as_str),
+            Some("ops")
+        );
+        assert_eq!(
+            message.attributes.get("rule_id").map(String::as_str),
+            Some(AUTH_FAILURE_RULE_ID)
+        );
+        assert!(message.body.contains("HTTP 401"), "{}", message.body);
+        assert!(
+            !message.body.contains(revoked_key),
+            "the key leaked: {}",
+            message.body
+        );
+        let stored = cursors
+            .load(ORG)
+            .await
+            .unwrap()
+            .expect("cursor keeps the notice time");
+        assert!(stored.last_ops_notice.is_some());
+    }
+}

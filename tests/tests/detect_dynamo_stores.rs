@@ -7,7 +7,7 @@ use detect_support::{Moto, alert, at, unique};
 use jcwatch_aws::alerts::{DynamoAlertStore, create_alerts_table};
 use jcwatch_aws::state::{DynamoStateStore, create_state_table};
 use jcwatch_detection::store::{
-    AlertQuery, AlertStore, Delivery, MAX_EVENT_IDS, Recorded, StateEntry, StateStore,
+    AlertQuery, AlertStore, Delivery, MAX_EVENT_IDS, Recorded, StateItem, StateMark, StateStore,
 };
 
 async fn alert_store() -> (DynamoAlertStore, aws_sdk_dynamodb::Client, String) {
@@ -256,8 +256,8 @@ async fn an_alert_item_carries_its_ttl_and_readable_attributes() {
     assert_eq!(item["gsi1pk"].as_s().unwrap(), "org-1");
 }
 
-fn entry(key: &str, id: &str, expires_minute: u32) -> StateEntry {
-    StateEntry {
+fn entry(key: &str, id: &str, expires_minute: u32) -> StateItem {
+    StateItem {
         key: key.into(),
         id: id.into(),
         value: format!("{{\"event\":\"{id}\"}}"),
@@ -268,7 +268,7 @@ fn entry(key: &str, id: &str, expires_minute: u32) -> StateEntry {
 #[tokio::test]
 async fn state_observations_add_up_as_a_set_and_expire() {
     let store = state_store().await;
-    let many: Vec<StateEntry> = (0..60)
+    let many: Vec<StateItem> = (0..60)
         .map(|i| entry("k-many", &format!("e{i:02}"), 30))
         .collect();
 
@@ -302,17 +302,21 @@ async fn state_observations_add_up_as_a_set_and_expire() {
         .unwrap();
 
     let k1: Vec<&str> = loaded
+        .items
         .iter()
         .filter(|e| e.key == "k1")
         .map(|e| e.id.as_str())
         .collect();
     assert_eq!(k1, ["a", "b"], "duplicates once, the expired one left out");
-    assert_eq!(loaded.iter().filter(|e| e.key == "k-many").count(), 60);
+    assert_eq!(
+        loaded.items.iter().filter(|e| e.key == "k-many").count(),
+        60
+    );
     assert!(
-        loaded.iter().all(|e| e.key != "k2"),
+        loaded.items.iter().all(|e| e.key != "k2"),
         "only the keys asked for"
     );
-    let a = loaded.iter().find(|e| e.id == "a").unwrap();
+    let a = loaded.items.iter().find(|e| e.id == "a").unwrap();
     assert_eq!(a.value, "{\"event\":\"a\"}");
     assert_eq!(a.expires_at, at(30, 0));
 }
@@ -324,7 +328,7 @@ async fn concurrent_state_writers_both_land_without_a_lock() {
         .map(|w| {
             let store = store.clone();
             tokio::spawn(async move {
-                let entries: Vec<StateEntry> = (0..30)
+                let entries: Vec<StateItem> = (0..30)
                     .map(|i| entry("shared", &format!("w{w}-{i}"), 30))
                     .collect();
                 store.add(&entries).await
@@ -342,7 +346,42 @@ async fn concurrent_state_writers_both_land_without_a_lock() {
             .load(&["shared".to_string()], now)
             .await
             .unwrap()
+            .items
             .len(),
         120
+    );
+}
+
+#[tokio::test]
+async fn a_state_mark_only_rises_under_concurrent_writers() {
+    let store = state_store().await;
+    let mark = |minute, expires| StateMark {
+        key: "marked".into(),
+        at: at(minute, 0),
+        expires_at: at(expires, 0),
+    };
+    let writers: Vec<_> = [7, 3, 9, 1]
+        .into_iter()
+        .map(|minute| {
+            let store = store.clone();
+            tokio::spawn(async move { store.raise(&[mark(minute, 50)]).await })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap().unwrap();
+    }
+
+    store.raise(&[mark(2, 50)]).await.unwrap();
+    store.add(&[entry("marked", "x", 50)]).await.unwrap();
+    let loaded = store
+        .load(&["marked".to_string()], at(10, 0))
+        .await
+        .unwrap();
+
+    assert_eq!(loaded.marks, vec![mark(9, 50)]);
+    assert_eq!(
+        loaded.items.len(),
+        1,
+        "the mark is not mistaken for an observation"
     );
 }

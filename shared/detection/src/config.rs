@@ -28,7 +28,7 @@ use jcwatch_model::time::{format_duration, parse_duration};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::enrich::settings::{AddressListConfig, EnrichmentConfig};
-pub use crate::interim::DetectionConfig;
+pub use jcwatch_rules::DetectionConfig;
 
 /// Most problems listed from one file; past this the file is probably not a jcwatch config.
 const MAX_ERRORS: usize = 100;
@@ -65,7 +65,7 @@ impl Default for PollConfig {
     fn default() -> Self {
         PollConfig {
             lag: Span::minutes(2),
-            overlap: Span::minutes(10),
+            overlap: Span::minutes(5),
             backfill: Span::minutes(24 * 60),
             ops_notice_interval: Span::minutes(6 * 60),
         }
@@ -328,8 +328,10 @@ impl Config {
             );
         }
 
-        for problem in self.detection.validate() {
-            bad(&problem.path, problem.message);
+        if let Err(problems) = self.detection.validate(&jcwatch_rules::catalogue()) {
+            for problem in problems {
+                bad(&format!("detection.{}", problem.path), problem.message);
+            }
         }
         errors.extend(crate::enrich::settings::check(
             &self.enrichment,

@@ -35,23 +35,26 @@ use tracing::{debug, warn};
 use crate::config::NotifyConfig;
 use crate::enrich::{EnrichReport, Enricher};
 use crate::render::{RenderOptions, render};
-use crate::store::{AlertStore, Delivery, Recorded, StateEntry, StateStore, StoreError};
+use crate::store::{
+    AlertStore, Delivery, LoadedState, Recorded, StateItem, StateMark, StateStore, StoreError,
+};
 
 /// What the detect use case needs from the rule engine.
 pub trait RuleEngine: Send + Sync {
     /// The state keys (rule, entity, window) that these events read or write.
     fn state_keys(&self, events: &[Event]) -> Vec<String>;
 
-    /// Runs every enabled rule over `events` (in time order) with the stored observations
-    /// of their keys, returning the alerts raised and the observations to add.
-    fn evaluate(&self, events: &[Event], state: Vec<StateEntry>) -> Evaluation;
+    /// Runs every enabled rule over `events` (in time order) with the stored state of their
+    /// keys, returning the alerts raised and the state to add.
+    fn evaluate(&self, events: &[Event], state: LoadedState) -> Evaluation;
 }
 
 /// The outcome of running the rules over one batch.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Evaluation {
     pub alerts: Vec<Alert>,
-    pub observations: Vec<StateEntry>,
+    pub observations: Vec<StateItem>,
+    pub marks: Vec<StateMark>,
 }
 
 /// The hand-off payload as it arrives: events stay raw JSON until each one is parsed, so
@@ -198,6 +201,10 @@ impl Detector<'_> {
         let evaluation = self.engine.evaluate(&events, state);
         self.state
             .add(&evaluation.observations)
+            .await
+            .map_err(store_failed)?;
+        self.state
+            .raise(&evaluation.marks)
             .await
             .map_err(store_failed)?;
 

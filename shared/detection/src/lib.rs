@@ -5,11 +5,14 @@
 
 pub mod config;
 pub mod detect;
+pub mod engine;
 pub mod enrich;
 pub mod escape;
-mod interim;
+pub mod export;
 pub mod memory;
+pub mod present;
 pub mod render;
+pub mod sink;
 pub mod store;
 
 pub use config::{Config, ConfigError, ConfigErrors};
@@ -18,4 +21,7 @@ pub use detect::{
 };
 pub use enrich::{EnrichReport, Enricher};
 pub use render::{RenderOptions, render, sns_message};
-pub use store::{AlertQuery, AlertStore, Delivery, Recorded, StateEntry, StateStore, StoreError};
+pub use store::{
+    AlertQuery, AlertStore, Delivery, LoadedState, Recorded, StateItem, StateMark, StateStore,
+    StoreError,
+};

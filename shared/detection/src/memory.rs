@@ -10,8 +10,8 @@ use jcwatch_core::ports::{Notification, Notifier, NotifyError};
 use jcwatch_model::Alert;
 
 use crate::store::{
-    AlertQuery, AlertStore, Delivery, Recorded, StateEntry, StateStore, StoreError,
-    bound_event_ids, merge_alert,
+    AlertQuery, AlertStore, Delivery, LoadedState, Recorded, StateItem, StateMark, StateStore,
+    StoreError, bound_event_ids, merge_alert,
 };
 
 #[derive(Debug, Clone)]
@@ -138,10 +138,11 @@ impl AlertStore for MemoryAlertStore {
     }
 }
 
-/// Rule state in a map keyed by `(key, id)`.
+/// Rule state in maps keyed by `(key, id)` and by key.
 #[derive(Debug, Default)]
 pub struct MemoryStateStore {
-    entries: Mutex<BTreeMap<(String, String), StateEntry>>,
+    entries: Mutex<BTreeMap<(String, String), StateItem>>,
+    marks: Mutex<BTreeMap<String, StateMark>>,
 }
 
 impl MemoryStateStore {
@@ -161,16 +162,16 @@ impl MemoryStateStore {
 
 #[async_trait]
 impl StateStore for MemoryStateStore {
-    async fn load(
-        &self,
-        keys: &[String],
-        now: DateTime<Utc>,
-    ) -> Result<Vec<StateEntry>, StoreError> {
+    async fn load(&self, keys: &[String], now: DateTime<Utc>) -> Result<LoadedState, StoreError> {
         let entries = self.entries.lock().expect("state map lock");
-        let mut found = Vec::new();
-        for key in keys {
+        let marks = self.marks.lock().expect("mark map lock");
+        let mut unique = keys.to_vec();
+        unique.sort();
+        unique.dedup();
+        let mut loaded = LoadedState::default();
+        for key in &unique {
             let range = (key.clone(), String::new())..;
-            found.extend(
+            loaded.items.extend(
                 entries
                     .range(range)
                     .take_while(|((k, _), _)| k == key)
@@ -178,14 +179,31 @@ impl StateStore for MemoryStateStore {
                     .filter(|e| e.expires_at > now)
                     .cloned(),
             );
+            loaded
+                .marks
+                .extend(marks.get(key).filter(|m| m.expires_at > now).cloned());
         }
-        Ok(found)
+        Ok(loaded)
     }
 
-    async fn add(&self, new: &[StateEntry]) -> Result<(), StoreError> {
+    async fn add(&self, new: &[StateItem]) -> Result<(), StoreError> {
         let mut entries = self.entries.lock().expect("state map lock");
         for entry in new {
             entries.insert((entry.key.clone(), entry.id.clone()), entry.clone());
+        }
+        Ok(())
+    }
+
+    async fn raise(&self, new: &[StateMark]) -> Result<(), StoreError> {
+        let mut marks = self.marks.lock().expect("mark map lock");
+        for mark in new {
+            let stored = marks
+                .entry(mark.key.clone())
+                .or_insert_with(|| mark.clone());
+            if mark.at > stored.at {
+                stored.at = mark.at;
+            }
+            stored.expires_at = stored.expires_at.max(mark.expires_at);
         }
         Ok(())
     }

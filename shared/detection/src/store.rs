@@ -112,7 +112,7 @@ pub trait AlertStore: Send + Sync {
 /// the same observation twice changes nothing, and observations written by concurrent
 /// invocations simply add up, so no writer ever needs a lock.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct StateEntry {
+pub struct StateItem {
     /// The state key the rule engine chose: rule, entity and window.
     pub key: String,
     /// Unique within the key, usually the event id behind the observation.
@@ -123,18 +123,34 @@ pub struct StateEntry {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Keeps rule state as sets of observations per key.
+/// A per-key watermark that only rises: "every decision about this key's observations
+/// before `at` has been taken" (first-seen values, "A and not B" windows). Two writers
+/// raising one mark leave the later of the two; none ever lowers it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct StateMark {
+    pub key: String,
+    pub at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What a load found under the keys asked for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadedState {
+    pub items: Vec<StateItem>,
+    pub marks: Vec<StateMark>,
+}
+
+/// Keeps rule state as sets of observations per key, plus a rising mark per key.
 #[async_trait]
 pub trait StateStore: Send + Sync {
-    /// Every unexpired observation under the given keys.
-    async fn load(
-        &self,
-        keys: &[String],
-        now: DateTime<Utc>,
-    ) -> Result<Vec<StateEntry>, StoreError>;
+    /// Every unexpired observation and mark under the given keys.
+    async fn load(&self, keys: &[String], now: DateTime<Utc>) -> Result<LoadedState, StoreError>;
 
     /// Adds observations (a set union: an existing `(key, id)` is simply written again).
-    async fn add(&self, entries: &[StateEntry]) -> Result<(), StoreError>;
+    async fn add(&self, items: &[StateItem]) -> Result<(), StoreError>;
+
+    /// Raises marks: each key's stored mark becomes the later of the stored and the given.
+    async fn raise(&self, marks: &[StateMark]) -> Result<(), StoreError>;
 }
 
 /// Folds `incoming` into `stored` the way every store does: [`Alert::merge`], then the

@@ -8,7 +8,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use jcwatch_core::ports::{Clock, Notification, Notifier, NotifyError};
 use jcwatch_detection::config::{NotifyConfig, Threshold};
 use jcwatch_detection::memory::{MemoryAlertStore, MemoryStateStore, RecordingNotifier};
-use jcwatch_detection::store::{AlertStore, StateEntry, StateStore, StoreError};
+use jcwatch_detection::store::{
+    AlertStore, LoadedState, StateItem, StateMark, StateStore, StoreError,
+};
 use jcwatch_detection::{DetectError, Detector, ErrorCategory, Evaluation, RuleEngine};
 use jcwatch_model::{Alert, Area, Event, Route, Severity, Source};
 use serde_json::{Value, json};
@@ -27,11 +29,12 @@ impl RuleEngine for ThreeFailures {
             .collect()
     }
 
-    fn evaluate(&self, events: &[Event], mut state: Vec<StateEntry>) -> Evaluation {
+    fn evaluate(&self, events: &[Event], loaded: LoadedState) -> Evaluation {
+        let mut state = loaded.items;
         let mut observations = Vec::new();
         for event in events.iter().filter(|e| e.succeeded() == Some(false)) {
             let Some(actor) = event.actor() else { continue };
-            observations.push(StateEntry {
+            observations.push(StateItem {
                 key: format!("fails:{actor}"),
                 id: event.id.clone(),
                 value: event.timestamp.to_rfc3339(),
@@ -46,7 +49,7 @@ impl RuleEngine for ThreeFailures {
         let mut keys: Vec<&str> = state.iter().map(|e| e.key.as_str()).collect();
         keys.dedup();
         for key in keys {
-            let seen: Vec<&StateEntry> = state.iter().filter(|e| e.key == key).collect();
+            let seen: Vec<&StateItem> = state.iter().filter(|e| e.key == key).collect();
             let touched = observations.iter().any(|o| o.key == key);
             if seen.len() < 3 || !touched {
                 continue;
@@ -79,6 +82,7 @@ impl RuleEngine for ThreeFailures {
         Evaluation {
             alerts,
             observations,
+            marks: Vec::new(),
         }
     }
 }
@@ -119,14 +123,21 @@ struct DownStateStore;
 
 #[async_trait]
 impl StateStore for DownStateStore {
-    async fn load(&self, _: &[String], _: DateTime<Utc>) -> Result<Vec<StateEntry>, StoreError> {
+    async fn load(&self, _: &[String], _: DateTime<Utc>) -> Result<LoadedState, StoreError> {
         Err(StoreError::Unavailable {
             store: "state".into(),
             detail: "connection refused".into(),
         })
     }
 
-    async fn add(&self, _: &[StateEntry]) -> Result<(), StoreError> {
+    async fn add(&self, _: &[StateItem]) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable {
+            store: "state".into(),
+            detail: "connection refused".into(),
+        })
+    }
+
+    async fn raise(&self, _: &[StateMark]) -> Result<(), StoreError> {
         Err(StoreError::Unavailable {
             store: "state".into(),
             detail: "connection refused".into(),

@@ -15,7 +15,7 @@ use jcwatch_detection::enrich::{
     AddressLists, EnrichReport, Enricher, LocalFiles, MemoryCache, load_address_lists,
 };
 use jcwatch_detection::memory::{MemoryAlertStore, MemoryStateStore, RecordingNotifier};
-use jcwatch_detection::store::{AlertStore, StateEntry};
+use jcwatch_detection::store::{AlertStore, LoadedState};
 use jcwatch_detection::{Detector, Evaluation, RuleEngine};
 use jcwatch_dirinsights::{Client, ClientConfig, Credential, RetryPolicy, Secret};
 use jcwatch_model::enrichment::{AccountKind, LookupOutcome, Role};
@@ -519,7 +519,7 @@ impl RuleEngine for EveryLogin {
         Vec::new()
     }
 
-    fn evaluate(&self, events: &[Event], _: Vec<StateEntry>) -> Evaluation {
+    fn evaluate(&self, events: &[Event], _: LoadedState) -> Evaluation {
         let alerts = events
             .iter()
             .filter(|e| e.succeeded() == Some(true))
@@ -544,7 +544,7 @@ impl RuleEngine for EveryLogin {
             .collect();
         Evaluation {
             alerts,
-            observations: Vec::new(),
+            ..Evaluation::default()
         }
     }
 }

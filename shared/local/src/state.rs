@@ -1,10 +1,11 @@
 //! The CLI's rule-state store: one row per observation, keyed by (state key, observation
-//! id), so adding is an idempotent `INSERT OR REPLACE` and reading a key is one index range.
+//! id), so adding is an idempotent `INSERT OR REPLACE` and reading a key is one index range;
+//! each key's mark is one row that an upsert only ever moves later.
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
-use jcwatch_detection::store::{StateEntry, StateStore, StoreError};
-use rusqlite::params;
+use jcwatch_detection::store::{LoadedState, StateItem, StateMark, StateStore, StoreError};
+use rusqlite::{OptionalExtension, params};
 
 use crate::db::{Db, LocalError, sql_error};
 
@@ -17,6 +18,11 @@ CREATE TABLE IF NOT EXISTS rule_state (
     PRIMARY KEY (key, id)
 );
 CREATE INDEX IF NOT EXISTS rule_state_expiry ON rule_state (expires_at_ms);
+CREATE TABLE IF NOT EXISTS rule_marks (
+    key           TEXT PRIMARY KEY,
+    at_ms         INTEGER NOT NULL,
+    expires_at_ms INTEGER NOT NULL
+);
 ";
 
 /// Rule state kept in the state database.
@@ -41,11 +47,7 @@ impl SqliteStateStore {
 
 #[async_trait]
 impl StateStore for SqliteStateStore {
-    async fn load(
-        &self,
-        keys: &[String],
-        now: DateTime<Utc>,
-    ) -> Result<Vec<StateEntry>, StoreError> {
+    async fn load(&self, keys: &[String], now: DateTime<Utc>) -> Result<LoadedState, StoreError> {
         let keys = keys.to_vec();
         let now = now.timestamp_millis();
         self.db
@@ -56,6 +58,12 @@ impl StateStore for SqliteStateStore {
                     params![now],
                 )
                 .map_err(sql_error(path, "dropping expired rule state"))?;
+                conn.execute(
+                    "DELETE FROM rule_marks WHERE expires_at_ms <= ?1",
+                    params![now],
+                )
+                .map_err(sql_error(path, "dropping expired rule marks"))?;
+                let mut marks = Vec::new();
                 let mut stmt = conn
                     .prepare_cached(
                         "SELECT id, value, expires_at_ms FROM rule_state WHERE key = ?1 \
@@ -87,21 +95,39 @@ impl StateStore for SqliteStateStore {
                                     detail: format!("expiry {millis} is out of range"),
                                 }
                             })?;
-                        entries.push(StateEntry {
+                        entries.push(StateItem {
                             key: key.clone(),
                             id,
                             value,
                             expires_at,
                         });
                     }
+                    let mark: Option<(i64, i64)> = conn
+                        .query_row(
+                            "SELECT at_ms, expires_at_ms FROM rule_marks WHERE key = ?1",
+                            params![key],
+                            |row| Ok((row.get(0)?, row.get(1)?)),
+                        )
+                        .optional()
+                        .map_err(sql_error(path, "reading a rule mark"))?;
+                    if let Some((at, expires)) = mark {
+                        marks.push(StateMark {
+                            key: key.clone(),
+                            at: millis(path, &key, at)?,
+                            expires_at: millis(path, &key, expires)?,
+                        });
+                    }
                 }
-                Ok(entries)
+                Ok(LoadedState {
+                    items: entries,
+                    marks,
+                })
             })
             .await
             .map_err(|e| self.failed(e))
     }
 
-    async fn add(&self, entries: &[StateEntry]) -> Result<(), StoreError> {
+    async fn add(&self, entries: &[StateItem]) -> Result<(), StoreError> {
         let entries = entries.to_vec();
         self.db
             .call(move |conn, path| {
@@ -131,6 +157,47 @@ impl StateStore for SqliteStateStore {
             .await
             .map_err(|e| self.failed(e))
     }
+
+    async fn raise(&self, marks: &[StateMark]) -> Result<(), StoreError> {
+        let marks = marks.to_vec();
+        self.db
+            .call(move |conn, path| {
+                let tx = conn
+                    .transaction()
+                    .map_err(sql_error(path, "starting a rule-mark write"))?;
+                {
+                    let mut stmt = tx
+                        .prepare_cached(
+                            "INSERT INTO rule_marks (key, at_ms, expires_at_ms) VALUES (?1, ?2, ?3) \
+                             ON CONFLICT (key) DO UPDATE SET \
+                             at_ms = max(at_ms, excluded.at_ms), \
+                             expires_at_ms = max(expires_at_ms, excluded.expires_at_ms)",
+                        )
+                        .map_err(sql_error(path, "raising a rule mark"))?;
+                    for m in &marks {
+                        stmt.execute(params![
+                            m.key,
+                            m.at.timestamp_millis(),
+                            m.expires_at.timestamp_millis()
+                        ])
+                        .map_err(sql_error(path, "raising a rule mark"))?;
+                    }
+                }
+                tx.commit().map_err(sql_error(path, "committing rule marks"))
+            })
+            .await
+            .map_err(|e| self.failed(e))
+    }
+}
+
+fn millis(path: &std::path::Path, key: &str, value: i64) -> Result<DateTime<Utc>, LocalError> {
+    Utc.timestamp_millis_opt(value)
+        .single()
+        .ok_or_else(|| LocalError::Corrupt {
+            path: path.to_owned(),
+            what: format!("rule state {key}"),
+            detail: format!("time {value} is out of range"),
+        })
 }
 
 #[cfg(test)]
@@ -141,8 +208,8 @@ mod tests {
         Utc.with_ymd_and_hms(2024, 5, 6, 10, minute, 0).unwrap()
     }
 
-    fn entry(key: &str, id: &str, expires: u32) -> StateEntry {
-        StateEntry {
+    fn entry(key: &str, id: &str, expires: u32) -> StateItem {
+        StateItem {
             key: key.into(),
             id: id.into(),
             value: format!("v-{id}"),
@@ -169,6 +236,23 @@ mod tests {
             .unwrap();
         let loaded = store.load(&["k".to_string()], at(10)).await.unwrap();
 
-        assert_eq!(loaded, vec![entry("k", "a", 30), entry("k", "b", 30)]);
+        assert_eq!(loaded.items, vec![entry("k", "a", 30), entry("k", "b", 30)]);
+    }
+
+    #[tokio::test]
+    async fn a_mark_only_rises() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStateStore::new(Db::open_in(dir.path()).unwrap()).unwrap();
+        let mark = |minute, expires| StateMark {
+            key: "k".into(),
+            at: at(minute),
+            expires_at: at(expires),
+        };
+
+        store.raise(&[mark(8, 40)]).await.unwrap();
+        store.raise(&[mark(3, 50)]).await.unwrap();
+        let loaded = store.load(&["k".to_string()], at(10)).await.unwrap();
+
+        assert_eq!(loaded.marks, vec![mark(8, 50)]);
     }
 }

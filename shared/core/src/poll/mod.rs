@@ -14,7 +14,8 @@
 //! [ now − backfill   , now − lag )      on the first run (nothing stored yet)
 //! ```
 //!
-//! and skips the tick, without a request, when `start >= end` (the API answers that with a
+//! (both edges cut down to whole milliseconds, the precision the service sorts and filters
+//! on), and skips the tick, without a request, when `start >= end` (the API answers that with a
 //! 400). Because `high_water <= polled_until` whenever both are set, `resume` is in practice
 //! `polled_until`; the maximum only matters for a cursor written with a high-water mark alone.
 //!
@@ -519,7 +520,7 @@ impl Poller {
         next.polled_until = later(cursor.polled_until, progress);
         next.high_water = later(cursor.high_water, newest);
         if let Some(resume) = resume_point(&next) {
-            seen.prune(resume - delta(self.settings.overlap));
+            seen.prune(window::millis_floor(resume - delta(self.settings.overlap)));
         }
 
         let (saved, dropped) = seen.to_saved(self.settings.max_seen);

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 
 use crate::ports::Cursor;
 
@@ -24,6 +24,14 @@ pub enum Plan {
     /// `start >= end`: nothing can be asked for yet (the API answers such a request with a
     /// 400). No request is sent and the cursor is left as it is.
     Skip(Window),
+}
+
+/// Directory Insights sorts and filters on milliseconds (its `search_after` carries epoch
+/// milliseconds), while timestamps may carry nanoseconds. Every instant the poll asks with or
+/// resumes from is cut down to its millisecond, so "from this instant" always includes the
+/// whole millisecond, whichever way the service compares finer digits.
+pub fn millis_floor(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.duration_trunc(TimeDelta::milliseconds(1)).unwrap_or(t)
 }
 
 /// Converts a configured duration into chrono's, saturating instead of overflowing on absurd
@@ -50,10 +58,10 @@ pub fn plan(
     overlap: Duration,
     backfill: Duration,
 ) -> Plan {
-    let end = now - delta(lag);
+    let end = millis_floor(now - delta(lag));
     let (start, first_run) = match resume_point(cursor) {
-        Some(resume) => (resume - delta(overlap), false),
-        None => (now - delta(backfill), true),
+        Some(resume) => (millis_floor(resume - delta(overlap)), false),
+        None => (millis_floor(now - delta(backfill)), true),
     };
 
     let window = Window {
@@ -70,8 +78,10 @@ pub fn plan(
 /// How far a page lets `polled_until` move. The last page of a window completes it, so the
 /// whole window up to `end` was asked for. An earlier page (sorted ascending) proves only that
 /// everything before its last event's time was returned; events sharing that last timestamp
-/// may continue on the next page, which is why the value is that timestamp itself (the next
-/// window's start is inclusive) and why `seen` keeps the events at it.
+/// may continue on the next page (in the service's order, which breaks ties within a
+/// millisecond by an internal id, not by finer digits), which is why the value is the start of
+/// that timestamp's millisecond (the next window's start is inclusive) and why `seen` keeps
+/// the events from there on.
 pub fn page_progress(
     window: &Window,
     last_page: bool,
@@ -80,7 +90,7 @@ pub fn page_progress(
     if last_page {
         return Some(window.end);
     }
-    last_event_time.map(|t| t.min(window.end))
+    last_event_time.map(|t| millis_floor(t).min(window.end))
 }
 
 /// Only forward: the later of two optional instants.
@@ -279,6 +289,32 @@ mod tests {
         assert_eq!(middle, Some(t("2024-05-01T11:20:00.5Z")));
         assert_eq!(middle_empty, None);
         assert_eq!(last, Some(window.end));
+    }
+
+    #[test]
+    fn a_page_ending_inside_a_millisecond_resumes_at_that_millisecond() {
+        let window = Window {
+            start: t("2024-05-01T11:00:00Z"),
+            end: t("2024-05-01T12:00:00Z"),
+            first_run: false,
+        };
+
+        let progress = page_progress(&window, false, Some(t("2024-05-01T11:20:00.123456789Z")));
+
+        assert_eq!(progress, Some(t("2024-05-01T11:20:00.123Z")));
+    }
+
+    #[test]
+    fn window_edges_are_whole_milliseconds() {
+        let now = t("2024-05-01T12:00:00.987654321Z");
+
+        let plan = plan(&Cursor::default(), now, MIN, MIN, 60 * MIN);
+
+        let Plan::Poll(window) = plan else {
+            panic!("expected a window");
+        };
+        assert_eq!(window.start, t("2024-05-01T11:00:00.987Z"));
+        assert_eq!(window.end, t("2024-05-01T11:59:00.987Z"));
     }
 
     #[test]

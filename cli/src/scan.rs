@@ -1,0 +1,110 @@
+//! `jcwatch scan`: the rules over exported events. Reads JSON arrays or JSON lines from files
+//! or standard input, in any order (the engine orders them by time), reports each malformed
+//! event on standard error with where it was, and prints the alerts.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use jcwatch_detection::config::Config;
+use jcwatch_detection::escape::clean_line;
+use jcwatch_detection::export::parse_export;
+use jcwatch_detection::{engine, present};
+
+use crate::error::CliError;
+
+/// Run the detection rules over exported events and print the alerts.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files of exported events (a JSON array or JSON lines); `-` or none reads standard input.
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+
+    /// The TOML configuration [default: the built-in defaults].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Output: a table, or one JSON object per alert.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Table,
+    Jsonl,
+}
+
+pub async fn run(args: ScanArgs) -> Result<ExitCode, CliError> {
+    let config =
+        Config::load(args.config.as_deref()).map_err(|e| CliError::Usage(e.to_string()))?;
+    let rules = engine::build(&config).map_err(|e| CliError::Usage(e.to_string()))?;
+
+    let sources = if args.paths.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        args.paths.clone()
+    };
+    let mut events = Vec::new();
+    let mut malformed = 0usize;
+    let mut unreadable = Vec::new();
+    let mut stderr = std::io::stderr().lock();
+    for source in &sources {
+        let (origin, text) = read_source(source)?;
+        let export = parse_export(&text, &origin);
+        for problem in &export.problems {
+            // Problems quote the input, which may hold terminal control sequences.
+            let _ = writeln!(stderr, "skipped: {}", clean_line(problem, 500));
+        }
+        malformed += export.problems.len();
+        if export.unreadable {
+            unreadable.push(origin);
+        }
+        events.extend(export.events);
+    }
+    let total = events.len();
+
+    let alerts = rules.engine().scan(events);
+
+    let text = match args.format {
+        Format::Table => present::table(&alerts),
+        Format::Jsonl => alerts
+            .iter()
+            .map(|a| present::json_line(a) + "\n")
+            .collect(),
+    };
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not worth a panic.
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+    let _ = writeln!(
+        stderr,
+        "scanned {total} events, skipped {malformed} malformed, {} alert{}",
+        alerts.len(),
+        if alerts.len() == 1 { "" } else { "s" }
+    );
+
+    if !unreadable.is_empty() {
+        return Err(CliError::Failed(format!(
+            "could not read events from {}",
+            unreadable.join(", ")
+        )));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_source(path: &PathBuf) -> Result<(String, String), CliError> {
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| CliError::Failed(format!("reading standard input: {e}")))?;
+        return Ok(("stdin".to_string(), text));
+    }
+    let origin = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| CliError::Failed(format!("{origin}: {e}")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| CliError::Failed(format!("{origin}: not UTF-8 text")))?;
+    Ok((origin, text))
+}
