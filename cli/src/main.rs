@@ -4,6 +4,7 @@
 //! Exit codes: 0 success, 1 any other failure, 2 bad flags or configuration (a missing key
 //! included), 3 an authentication or other fatal answer from the API.
 
+mod enrichment;
 mod error;
 mod poll;
 mod rules;

@@ -198,7 +198,7 @@ async fn the_notification_names_jobs_groups_and_the_address_and_the_store_keeps_
 }
 
 #[tokio::test]
-async fn without_a_secret_alerts_still_carry_the_address_and_say_why_nobody_was_looked_up() {
+async fn without_a_secret_alerts_still_carry_the_address_and_nobody_is_looked_up() {
     let world = world(false).await;
     let app = cold_start(&world).await;
 
@@ -210,7 +210,8 @@ async fn without_a_secret_alerts_still_carry_the_address_and_say_why_nobody_was_
 
     let text = &messages[0].body;
     assert!(text.contains("Tor exit"), "{text}");
-    assert!(text.contains("no JumpCloud credential"), "{text}");
+    assert!(text.contains("Acting: jane.doe"), "{text}");
+    assert!(!text.contains("Senior Accountant"), "{text}");
     assert!(world.sim.requests().is_empty());
 }
 

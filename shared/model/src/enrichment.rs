@@ -409,9 +409,6 @@ impl AddressContext {
         if self.internal {
             parts.push("private network address".to_string());
         }
-        if self.lists.is_empty() && !self.internal {
-            parts.push("on no address list".to_string());
-        }
         match self.seen_before {
             Some(false) => parts.push("first time seen for this person".to_string()),
             Some(true) => parts.push("used by this person before".to_string()),

@@ -115,7 +115,8 @@ enum Outcome {
     Missing { cached: bool },
     Failed(String),
     TimedOut,
-    Skipped(String),
+    /// Not looked up; the reason is noted on the alert when it is worth a note.
+    Skipped(Option<String>),
 }
 
 /// A look-up or a query to run within the budget.
@@ -264,7 +265,10 @@ impl Enricher {
                 }
             }
         }
+        // The history reaches back to the earliest event it has seen, this batch included.
+        let earliest_in_batch = events.iter().map(|e| e.timestamp).min();
         let since = self.history_start(org, &cached, now);
+        let since = earliest_in_batch.map_or(since, |earliest| earliest.min(since));
 
         // 3. Look-ups and activity queries within the budget.
         let mut outcomes: HashMap<String, Outcome> = HashMap::new();
@@ -293,10 +297,8 @@ impl Enricher {
                 }
                 None => {
                     report.skipped += 1;
-                    outcomes.insert(
-                        key.clone(),
-                        Outcome::Skipped("no JumpCloud credential for directory look-ups".into()),
-                    );
+                    // No directory configured is a choice, not a failure: no note.
+                    outcomes.insert(key.clone(), Outcome::Skipped(None));
                 }
             }
         }
@@ -304,16 +306,15 @@ impl Enricher {
             report.skipped += 1;
             outcomes.insert(
                 key.clone(),
-                Outcome::Skipped(format!(
+                Outcome::Skipped(Some(format!(
                     "not looked up: more than {} people in one batch",
                     self.settings.max_people
-                )),
+                ))),
             );
         }
 
         let windows: Vec<(DateTime<Utc>, DateTime<Utc>)> =
             alerts.iter().map(|a| self.window(a)).collect();
-        let earliest_in_batch = events.iter().map(|e| e.timestamp).min();
         // One query per person (their alerts' windows are close; the first one's is used).
         let mut query_of: Vec<Option<usize>> = vec![None; alerts.len()];
         if self.activity.is_some() {
@@ -416,7 +417,7 @@ impl Enricher {
                 let outcome = outcomes
                     .get(&key)
                     .cloned()
-                    .unwrap_or(Outcome::Skipped("not looked up".into()));
+                    .unwrap_or(Outcome::Skipped(None));
                 enrichment.people.push(person_context(
                     role,
                     &person.identity,
@@ -818,7 +819,9 @@ fn person_context(
             (LookupOutcome::TimedOut, None, false)
         }
         Outcome::Skipped(reason) => {
-            notes.push(bounded(&format!("{identity}: {reason}")));
+            if let Some(reason) = reason {
+                notes.push(bounded(&format!("{identity}: {reason}")));
+            }
             (LookupOutcome::Skipped, None, false)
         }
     };

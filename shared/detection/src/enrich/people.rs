@@ -40,8 +40,10 @@ fn clean(value: Option<&str>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Reads who the alert is about from its events in the batch, falling back to the alert's
-/// own `actor` and `target` text when none of its events is in the batch.
+/// Reads who the alert is about: the alert names its actor and target (an alert about an
+/// address, like a password spray, names neither, and then nobody is looked up); the events
+/// behind it, when they are in the batch, say how to find those people in the directory.
+/// Without its events, the alert's own text is used.
 pub(crate) fn subject(alert: &Alert, events: &EventIndex<'_>) -> AlertSubject {
     let mut behind: Vec<&Event> = alert
         .event_ids
@@ -49,37 +51,48 @@ pub(crate) fn subject(alert: &Alert, events: &EventIndex<'_>) -> AlertSubject {
         .filter_map(|id| events.get(id.as_str()).copied())
         .collect();
     behind.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+    let lower = |text: &Option<String>| {
+        text.as_deref()
+            .map(|t| t.trim().to_lowercase())
+            .filter(|t| !t.is_empty())
+    };
+    let actor_name = lower(&alert.actor);
+    let target_name = lower(&alert.target);
 
+    let acting: Vec<&Event> = match &actor_name {
+        Some(name) => behind
+            .iter()
+            .filter(|e| event_names(e).contains(name))
+            .copied()
+            .collect(),
+        None => Vec::new(),
+    };
     // The event that names the actor best: one with a principal id, else the first.
-    let lead = behind
+    let lead = acting
         .iter()
         .find(|e| e.initiated_by.as_ref().is_some_and(|p| p.id.is_some()))
-        .or(behind.first())
+        .or(acting.first())
         .copied();
-
-    // With its events at hand, they decide; the alert's text is only a fallback.
-    let actor = match lead {
-        Some(event) => actor_key(event),
-        None => alert.actor.as_deref().and_then(key_from_text),
+    let actor = match (&actor_name, lead) {
+        (None, _) => None,
+        (Some(_), Some(event)) => actor_key(event),
+        (Some(name), None) => key_from_text(name),
     }
     .map(|key| PersonRef {
-        identity: alert
-            .actor
-            .clone()
-            .or_else(|| lead.and_then(Event::actor))
-            .unwrap_or_else(|| key.cache_key()),
+        identity: alert.actor.clone().unwrap_or_else(|| key.cache_key()),
         key,
     });
-    let target = behind
-        .iter()
-        .find_map(|e| target_key(e))
+
+    let target = target_name
+        .as_ref()
+        .and_then(|name| {
+            behind
+                .iter()
+                .filter(|e| e.target().is_some_and(|t| t.trim().to_lowercase() == *name))
+                .find_map(|e| target_key(e))
+        })
         .map(|key| PersonRef {
-            identity: alert
-                .target
-                .clone()
-                .or_else(|| key.username.clone())
-                .or_else(|| key.email.clone())
-                .unwrap_or_else(|| key.cache_key()),
+            identity: alert.target.clone().unwrap_or_else(|| key.cache_key()),
             key,
         })
         .filter(|t| {
@@ -89,21 +102,13 @@ pub(crate) fn subject(alert: &Alert, events: &EventIndex<'_>) -> AlertSubject {
         });
 
     let mut actor_names = BTreeSet::new();
-    for event in &behind {
+    for event in &acting {
         actor_names.extend(event_names(event));
     }
-    if let Some(name) = &alert.actor {
-        actor_names.insert(name.trim().to_lowercase());
-    }
-    actor_names.remove("");
+    actor_names.extend(actor_name.clone());
 
     AlertSubject {
-        actor_identity: alert
-            .actor
-            .clone()
-            .or_else(|| lead.and_then(Event::actor))
-            .map(|a| a.trim().to_lowercase())
-            .filter(|a| !a.is_empty()),
+        actor_identity: actor.as_ref().and(actor_name),
         actor,
         target,
         actor_names,
@@ -111,7 +116,7 @@ pub(crate) fn subject(alert: &Alert, events: &EventIndex<'_>) -> AlertSubject {
             .source
             .ip
             .clone()
-            .or_else(|| lead.and_then(|e| e.client_ip.clone())),
+            .or_else(|| behind.first().and_then(|e| e.client_ip.clone())),
     }
 }
 
@@ -279,6 +284,22 @@ mod tests {
 
         let key = subject.actor.unwrap().key;
         assert_eq!(key.email.as_deref(), Some("jane.doe@example.com"));
+    }
+
+    #[test]
+    fn an_alert_about_an_address_names_no_person() {
+        let events = vec![event(json!({
+            "id": "e1", "timestamp": "2026-01-26T09:00:00Z", "event_type": "user_login_attempt",
+            "client_ip": "203.0.113.50",
+            "initiated_by": {"type": "user", "username": "alice"}, "success": false
+        }))];
+
+        let subject = subject(&alert(None, None, &["e1"]), &index(&events));
+
+        assert!(subject.actor.is_none() && subject.target.is_none());
+        assert!(subject.actor_names.is_empty());
+        assert_eq!(subject.actor_identity, None);
+        assert_eq!(subject.source_ip.as_deref(), Some("203.0.113.50"));
     }
 
     #[test]
