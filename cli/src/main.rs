@@ -5,6 +5,7 @@
 //! included), 3 an authentication or other fatal answer from the API.
 
 mod demo;
+mod enrichment;
 mod error;
 mod poll;
 mod replay;

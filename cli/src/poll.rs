@@ -18,11 +18,15 @@ use jcwatch_core::poll::{
 };
 use jcwatch_core::ports::{Notification, Notifier, NotifyError, SystemClock};
 use jcwatch_detection::config::Config;
+use jcwatch_detection::enrich::AddressLists;
 use jcwatch_detection::memory::RecordingNotifier;
 use jcwatch_detection::present;
 use jcwatch_detection::sink::DetectSink;
 use jcwatch_dirinsights::{Client, ClientConfig, Credential, Region, Secret};
-use jcwatch_local::{Db, EventsFileSink, SqliteAlertStore, SqliteCursorStore, SqliteStateStore};
+use jcwatch_local::{
+    Db, EventsFileSink, SqliteAlertStore, SqliteCursorStore, SqliteEnrichmentCache,
+    SqliteStateStore,
+};
 use jcwatch_model::time::{format_duration, format_timestamp, parse_duration};
 use tokio::sync::Notify;
 use tracing::warn;
@@ -30,9 +34,9 @@ use tracing::warn;
 use crate::error::CliError;
 
 /// The environment variables that hold the credential.
-const ENV_API_KEY: &str = "JC_API_KEY";
-const ENV_CLIENT_ID: &str = "JC_CLIENT_ID";
-const ENV_CLIENT_SECRET: &str = "JC_CLIENT_SECRET";
+pub(crate) const ENV_API_KEY: &str = "JC_API_KEY";
+pub(crate) const ENV_CLIENT_ID: &str = "JC_CLIENT_ID";
+pub(crate) const ENV_CLIENT_SECRET: &str = "JC_CLIENT_SECRET";
 
 /// How long the events file remembers ids beyond the oldest point any cursor can re-read.
 const FORGET_MARGIN: TimeDelta = TimeDelta::days(1);
@@ -116,7 +120,8 @@ fn parse_region(text: &str) -> Result<Region, String> {
 /// Runs the command.
 pub async fn run(args: PollArgs) -> Result<ExitCode, CliError> {
     let env = |name: &str| std::env::var(name).ok();
-    let setup = Setup::from_args(&args, env)?;
+    let mut setup = Setup::from_args(&args, env)?;
+    setup.lists = crate::enrichment::prepare(&mut setup.detection).await?;
     let poller = setup.poller()?;
     let stop = StopSignal::new();
     let wake = Arc::new(Notify::new());
@@ -191,6 +196,8 @@ struct Setup {
     /// Detection runs on every batch the poll hands over.
     detection: Config,
     detect: std::sync::OnceLock<Arc<DetectSink>>,
+    /// The configuration's address lists, loaded before the first poll.
+    lists: AddressLists,
 }
 
 impl Setup {
@@ -269,6 +276,7 @@ impl Setup {
             cursors: std::sync::OnceLock::new(),
             detection,
             detect: std::sync::OnceLock::new(),
+            lists: AddressLists::default(),
         })
     }
 
@@ -315,11 +323,18 @@ impl Setup {
         ))
     }
 
-    /// Detection over the state database: alerts and rule state beside the cursors.
+    /// Detection over the state database: alerts, rule state and the enrichment cache beside
+    /// the cursors; people are looked up with the poll's own credential.
     fn detect_sink(&self, db: Db) -> Result<DetectSink, CliError> {
         let engine = jcwatch_detection::engine::build(&self.detection)
             .map_err(|e| CliError::Usage(e.to_string()))?;
         let failed = |e: jcwatch_local::LocalError| CliError::Failed(e.to_string());
+        let enricher = crate::enrichment::enricher(
+            &self.detection,
+            &self.lists,
+            Arc::new(SqliteEnrichmentCache::new(db.clone()).map_err(failed)?),
+            Some(&self.client),
+        )?;
         Ok(DetectSink::new(
             Arc::new(engine),
             Arc::new(SqliteAlertStore::new(db.clone()).map_err(failed)?),
@@ -327,7 +342,8 @@ impl Setup {
             Arc::new(RecordingNotifier::new()),
             Arc::new(SystemClock),
             self.detection.notify.clone(),
-        ))
+        )
+        .with_enricher(enricher))
     }
 
     /// Prints the alerts this round raised or extended, the way `jcwatch scan` does.
@@ -393,7 +409,7 @@ fn default_rejects_path(events: &Path) -> PathBuf {
 }
 
 /// The credential from the environment: an API key, or a service account's id and secret.
-fn credential_from(env: &impl Fn(&str) -> Option<String>) -> Result<Credential, String> {
+pub(crate) fn credential_from(env: &impl Fn(&str) -> Option<String>) -> Result<Credential, String> {
     let get = |name: &str| env(name).filter(|v| !v.trim().is_empty());
     if let Some(key) = get(ENV_API_KEY) {
         return Ok(Credential::ApiKey(Secret::new(key)));

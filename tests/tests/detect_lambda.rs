@@ -63,6 +63,7 @@ fn app(tables: &Tables, notifier: Box<dyn Notifier>) -> App {
         notifier,
         clock: Box::new(TestClock),
         config,
+        enricher: None,
     }
 }
 

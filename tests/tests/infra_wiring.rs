@@ -203,7 +203,11 @@ fn the_fixture_functions_read_the_contracted_variables_and_calls() {
         detect_env,
         [
             "ALERTS_TABLE",
+            "CACHE_TABLE",
             "JCWATCH_CONFIG_S3",
+            "JC_BASE_URL",
+            "JC_REGION",
+            "JC_SECRET_ARN",
             "STATE_TABLE",
             "TOPIC_ARN"
         ]
@@ -212,12 +216,14 @@ fn the_fixture_functions_read_the_contracted_variables_and_calls() {
     assert_eq!(
         detect_actions,
         [
+            "dynamodb:BatchGetItem",
             "dynamodb:BatchWriteItem",
             "dynamodb:GetItem",
             "dynamodb:PutItem",
             "dynamodb:Query",
             "dynamodb:UpdateItem",
             "s3:GetObject",
+            "secretsmanager:GetSecretValue",
             "sns:Publish",
         ]
     );

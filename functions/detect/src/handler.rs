@@ -6,7 +6,7 @@
 use jcwatch_core::ports::{Clock, Notifier};
 use jcwatch_detection::config::Config;
 use jcwatch_detection::store::{AlertStore, StateStore};
-use jcwatch_detection::{BatchReport, DetectError, Detector, RuleEngine};
+use jcwatch_detection::{BatchReport, DetectError, Detector, EnrichReport, Enricher, RuleEngine};
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
 use tracing::{error, info};
@@ -19,6 +19,8 @@ pub struct App {
     pub notifier: Box<dyn Notifier>,
     pub clock: Box<dyn Clock>,
     pub config: Config,
+    /// Adds who, where from and what else to each alert (see [`crate::enrichment`]).
+    pub enricher: Option<Enricher>,
 }
 
 /// A failed invocation as Lambda reports it.
@@ -47,6 +49,7 @@ impl App {
             notifier: self.notifier.as_ref(),
             clock: self.clock.as_ref(),
             notify: &self.config.notify,
+            enricher: self.enricher.as_ref(),
         }
     }
 
@@ -79,6 +82,7 @@ impl App {
 
 /// The one info line per batch.
 fn log_batch(report: &BatchReport, org_id: &str, message: &str) {
+    let enrich = report.enrichment.clone().unwrap_or_default();
     info!(
         batch_id = %report.batch_id,
         org_id,
@@ -90,8 +94,27 @@ fn log_batch(report: &BatchReport, org_id: &str, message: &str) {
         republished = report.republished,
         publish_failed = report.publish_failed,
         duration_ms = report.duration.as_millis() as u64,
+        enrich_people = enrich.people,
+        enrich_cache_hits = enrich.cache_hits,
+        enrich_lookups = enrich.lookups,
+        enrich_failed = enrich.failed,
+        enrich_timed_out = enrich.timed_out,
+        enrich_ms = enrich.elapsed.as_millis() as u64,
         "{message}"
     );
+    log_degraded(&enrich);
+}
+
+/// A `warn` line when some context is missing, so an alarm can watch it.
+fn log_degraded(enrich: &EnrichReport) {
+    if enrich.degraded() {
+        tracing::warn!(
+            failed = enrich.failed,
+            timed_out = enrich.timed_out,
+            cache_errors = enrich.cache_errors,
+            "some alerts went out without part of their enrichment"
+        );
+    }
 }
 
 fn summary(report: &BatchReport) -> Value {

@@ -1,5 +1,5 @@
 //! The detect Lambda: set up JSON logs, read the settings and the configuration file once,
-//! build the SDK clients and the rule engine once, then hand each invocation to
+//! build the SDK clients, the rule engine and the enricher once, then hand each invocation to
 //! [`detect::handler::App::handle`].
 
 use detect::config::DetectEnv;
@@ -25,7 +25,7 @@ async fn main() -> Result<(), Error> {
 
     let env = DetectEnv::from_env()?;
     let sdk = load_sdk_config().await;
-    let config = match &env.config_s3 {
+    let mut config = match &env.config_s3 {
         Some(location) => {
             let text = S3ConfigLoader::new(s3_client(&sdk))
                 .load_text(&location.to_string())
@@ -34,7 +34,9 @@ async fn main() -> Result<(), Error> {
         }
         None => Config::default(),
     };
+    let lists = detect::enrichment::load_lists(&mut config, &sdk).await?;
     let engine = jcwatch_detection::engine::build(&config)?;
+    let enricher = detect::enrichment::build(&env, &config, &lists, &sdk).await;
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
 
     let app = App {
@@ -47,6 +49,7 @@ async fn main() -> Result<(), Error> {
         )),
         clock: Box::new(SystemClock),
         config,
+        enricher: Some(enricher),
     };
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

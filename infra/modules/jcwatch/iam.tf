@@ -171,6 +171,20 @@ data "aws_iam_policy_document" "detect" {
   }
 
   statement {
+    sid       = "CacheEnrichmentLookups"
+    effect    = "Allow"
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"]
+    resources = [aws_dynamodb_table.cache.arn]
+  }
+
+  statement {
+    sid       = "ReadTheJumpCloudCredentialForEnrichment"
+    effect    = "Allow"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_secretsmanager_secret.jumpcloud.arn]
+  }
+
+  statement {
     sid       = "ReadTheConfiguration"
     effect    = "Allow"
     actions   = ["s3:GetObject"]

@@ -53,6 +53,12 @@ locals {
     STATE_TABLE       = aws_dynamodb_table.state.name
     TOPIC_ARN         = aws_sns_topic.alerts.arn
     JCWATCH_CONFIG_S3 = local.config_s3_uri
+    # Enrichment: the cache of directory look-ups and address history, and the credential
+    # and region it looks people up with.
+    CACHE_TABLE   = aws_dynamodb_table.cache.name
+    JC_SECRET_ARN = aws_secretsmanager_secret.jumpcloud.arn
+    JC_REGION     = var.jumpcloud_region
+    JC_BASE_URL   = var.jumpcloud_base_url
   }
 
   # One subscription per address, whatever lists it appears in: SNS refuses a second

@@ -119,9 +119,8 @@ resource "aws_dynamodb_table" "alerts" {
   tags = local.tags
 }
 
-# Enrichment cache (JumpCloud user and group look-ups), expired through TTL. No function
-# reads it yet: the detect function gets CACHE_TABLE and access to it when enrichment lands
-# (README.md, "Enrichment").
+# Enrichment cache (JumpCloud user and group look-ups, each person's address history),
+# expired through TTL. The detect function reads and writes it in batches (CACHE_TABLE).
 resource "aws_dynamodb_table" "cache" {
   name                        = "${var.name}-cache"
   billing_mode                = "PAY_PER_REQUEST"

@@ -4,6 +4,8 @@
 //! [poll]       # the poll window: lag, overlap, first-run backfill, ops notice interval
 //! [detection]  # rules: enabled, knobs, severity and route overrides, allow-lists, suppression
 //! [notify]     # which routes and severities are published (DUETs always are)
+//! [enrichment] # the time and look-ups one batch may spend on context
+//! [addresses.<name>]  # named address lists: corporate, VPN, cloud, anonymising ranges
 //! ```
 //!
 //! Unknown keys are errors at every level, and a bad file is rejected with every problem
@@ -12,11 +14,10 @@
 //! values are checked against each other and against the rule catalogue. With no file, the
 //! embedded defaults apply ([`Config::default`]).
 //!
-//! N.B. address lists (corporate, VPN, cloud and anonymising ranges, from the file or from
-//! files it points to) belong to enrichment and get their own `[addresses]` section with
-//! their loader; until then that key is rejected like any other unknown key, rather than
-//! accepted and ignored.
+//! The `[enrichment]` and `[addresses]` sections are described in [`crate::enrich::settings`];
+//! address-list files are read by [`crate::enrich::load_address_lists`] once per cold start.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
@@ -26,6 +27,7 @@ use jcwatch_model::Severity;
 use jcwatch_model::time::{format_duration, parse_duration};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::enrich::settings::{AddressListConfig, EnrichmentConfig};
 pub use jcwatch_rules::DetectionConfig;
 
 /// Most problems listed from one file; past this the file is probably not a jcwatch config.
@@ -38,6 +40,9 @@ pub struct Config {
     pub poll: PollConfig,
     pub detection: DetectionConfig,
     pub notify: NotifyConfig,
+    pub enrichment: EnrichmentConfig,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub addresses: BTreeMap<String, AddressListConfig>,
 }
 
 /// `[poll]`: the poll window `[high-water - overlap, now - lag)` and what the poll does on
@@ -328,6 +333,10 @@ impl Config {
                 bad(&format!("detection.{}", problem.path), problem.message);
             }
         }
+        errors.extend(crate::enrich::settings::check(
+            &self.enrichment,
+            &self.addresses,
+        ));
         errors
     }
 }

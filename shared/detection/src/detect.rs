@@ -33,6 +33,7 @@ use serde_json::Value;
 use tracing::{debug, warn};
 
 use crate::config::NotifyConfig;
+use crate::enrich::{EnrichReport, Enricher};
 use crate::render::{RenderOptions, render};
 use crate::store::{
     AlertStore, Delivery, LoadedState, Recorded, StateItem, StateMark, StateStore, StoreError,
@@ -92,8 +93,10 @@ pub struct BatchReport {
     /// Publishes that failed (those alerts stay pending).
     pub publish_failed: usize,
     pub duration: Duration,
-    /// The alerts the rules raised in this batch, as evaluated.
+    /// The alerts the rules raised in this batch, as evaluated and enriched.
     pub alerts: Vec<Alert>,
+    /// What enrichment did, when an enricher is configured.
+    pub enrichment: Option<EnrichReport>,
 }
 
 /// The error categories Lambda reports as `error_type`.
@@ -164,6 +167,9 @@ pub struct Detector<'a> {
     pub notifier: &'a dyn Notifier,
     pub clock: &'a dyn Clock,
     pub notify: &'a NotifyConfig,
+    /// Adds who, where from and what else to each alert before it is stored; `None` stores
+    /// alerts as the rules raised them.
+    pub enricher: Option<&'a Enricher>,
 }
 
 impl Detector<'_> {
@@ -202,9 +208,19 @@ impl Detector<'_> {
             .await
             .map_err(store_failed)?;
 
+        // Enrichment is bounded in time and never fails, so it cannot hold an alert back.
+        let mut alerts = evaluation.alerts;
+        if let Some(enricher) = self.enricher {
+            report.enrichment = Some(
+                enricher
+                    .enrich(batch.org_id.as_deref(), &events, &mut alerts, now)
+                    .await,
+            );
+        }
+
         let mut first_failure = None;
         let mut failed_here = HashSet::new();
-        for alert in &evaluation.alerts {
+        for alert in &alerts {
             let notify = self.notify.notifies(alert.route, alert.severity);
             let delivery = if notify {
                 Delivery::Notify {
@@ -235,7 +251,7 @@ impl Detector<'_> {
                 }
             }
         }
-        report.alerts = evaluation.alerts;
+        report.alerts = alerts;
 
         self.republish(now, &failed_here, &mut report, &mut first_failure)
             .await

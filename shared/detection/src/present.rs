@@ -8,6 +8,8 @@ use crate::escape::clean_line;
 
 const TITLE_CHARS: usize = 90;
 const WHO_CHARS: usize = 40;
+/// Longest enrichment line under an alert's row.
+const CONTEXT_CHARS: usize = 220;
 
 /// One alert as one line of JSON: the stored alert's fields (`alert_id`, `rule_id`,
 /// `title`, `severity`, `area`, `route`, `event_ids`, `first_seen`, `last_seen`, `count`...).
@@ -67,7 +69,7 @@ pub fn table(alerts: &[Alert]) -> String {
     }
 
     let mut out = String::new();
-    let mut line = |cells: &[&str]| {
+    let line = |out: &mut String, cells: &[&str]| {
         let last = cells.len() - 1;
         for (i, cell) in cells.iter().enumerate() {
             out.push_str(cell);
@@ -78,10 +80,15 @@ pub fn table(alerts: &[Alert]) -> String {
         }
         out.push('\n');
     };
-    line(&header);
-    for row in &rows {
+    line(&mut out, &header);
+    for (row, alert) in rows.iter().zip(&sorted) {
         let cells: Vec<&str> = row.iter().map(String::as_str).collect();
-        line(&cells);
+        line(&mut out, &cells);
+        for context in context_lines(alert) {
+            out.push_str("    ");
+            out.push_str(&context);
+            out.push('\n');
+        }
     }
     out.push_str(&format!(
         "{} alert{}\n",
@@ -89,6 +96,26 @@ pub fn table(alerts: &[Alert]) -> String {
         if rows.len() == 1 { "" } else { "s" }
     ));
     out
+}
+
+/// The enrichment under an alert's row: who the people are and what the address is, then
+/// what else the person did.
+fn context_lines(alert: &Alert) -> Vec<String> {
+    let Some(enrichment) = &alert.enrichment else {
+        return Vec::new();
+    };
+    let mut lines = Vec::new();
+    let summary = enrichment.one_line();
+    if !summary.is_empty() {
+        lines.push(format!("└ {}", clean_line(&summary, CONTEXT_CHARS)));
+    }
+    if let Some(activity) = enrichment.activity.as_ref().filter(|a| a.events > 0) {
+        lines.push(format!(
+            "└ around it: {}",
+            clean_line(&activity.describe(), CONTEXT_CHARS)
+        ));
+    }
+    lines
 }
 
 #[cfg(test)]
@@ -164,6 +191,49 @@ mod tests {
         assert!(!text.contains('\u{1b}'));
         assert_eq!(lines[1].find("DUET"), lines[2].find("DUET"));
         assert_eq!(lines[3], "2 alerts");
+    }
+
+    #[test]
+    fn an_enriched_alert_shows_who_and_where_under_its_row() {
+        use jcwatch_model::enrichment::{
+            Activity, AddressContext, LookupOutcome, PersonContext, Profile, Role,
+        };
+        let mut enriched = alert("a", 10, "jane");
+        enriched.enrichment = Some(jcwatch_model::Enrichment {
+            people: vec![PersonContext {
+                role: Role::Actor,
+                identity: "jane".into(),
+                lookup: LookupOutcome::Found,
+                profile: Some(Profile {
+                    id: "u1".into(),
+                    name: Some("Jane Doe".into()),
+                    job_title: Some("Senior Accountant\u{1b}[2J".into()),
+                    department: Some("Finance".into()),
+                    ..Profile::default()
+                }),
+                cached: false,
+            }],
+            address: Some(AddressContext {
+                ip: "10.0.0.1".into(),
+                internal: true,
+                ..AddressContext::default()
+            }),
+            activity: Some(Activity {
+                events: 3,
+                logins_failed: 3,
+                ..Activity::default()
+            }),
+            notes: vec![],
+        });
+
+        let text = table(&[enriched, alert("b", 20, "bob")]);
+
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[2].starts_with("    └ Jane Doe (Senior Accountant"), "{text}");
+        assert!(lines[2].contains("Finance) · private network address"), "{text}");
+        assert!(lines[3].contains("around it: 3 events: 3 failed logins"), "{text}");
+        assert!(lines[4].contains("bob"), "{text}");
+        assert!(!text.contains('\u{1b}'));
     }
 
     #[test]

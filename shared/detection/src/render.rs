@@ -11,6 +11,7 @@ use jcwatch_core::ports::Notification;
 use jcwatch_model::{Alert, Route, Severity};
 use serde_json::{Map, Value, json};
 
+use crate::enrich::render as enrich;
 use crate::escape::{ascii_subject, clean_line, email_line, slack_code, slack_plain};
 
 /// The SNS subject must stay under 100 characters.
@@ -161,6 +162,9 @@ fn email_text(alert: &Alert, options: &RenderOptions) -> String {
     if let Some(org) = &alert.org {
         let _ = writeln!(out, "  Organisation: {}", line(org, IDENTITY_CHARS));
     }
+    if let Some(enrichment) = &alert.enrichment {
+        out.push_str(&enrich::email_people(enrichment));
+    }
 
     out.push_str("From where\n");
     let _ = writeln!(
@@ -178,6 +182,9 @@ fn email_text(alert: &Alert, options: &RenderOptions) -> String {
     }
     if let Some(agent) = &alert.source.user_agent {
         let _ = writeln!(out, "  User agent: {}", line(agent, USER_AGENT_CHARS));
+    }
+    if let Some(address) = alert.enrichment.as_ref().and_then(enrich::email_address) {
+        out.push_str(&address);
     }
 
     out.push_str("When (UTC)\n");
@@ -206,6 +213,10 @@ fn email_text(alert: &Alert, options: &RenderOptions) -> String {
         for (key, value) in alert.details.iter().take(MAX_DETAILS) {
             let _ = writeln!(out, "  {}: {}", line(key, 100), line(value, DETAIL_CHARS));
         }
+    }
+    if let Some(enrichment) = &alert.enrichment {
+        out.push_str(&enrich::email_activity(enrichment));
+        out.push_str(&enrich::email_notes(enrichment));
     }
 
     out.push_str("\nFirst action\n");
@@ -355,6 +366,9 @@ fn slack_description(alert: &Alert, options: &RenderOptions) -> String {
         )),
         None => lines.push(format!("*Who:* {actor}")),
     }
+    if let Some(enrichment) = &alert.enrichment {
+        lines.extend(enrich::slack_people(enrichment));
+    }
 
     let address = alert
         .source
@@ -374,6 +388,9 @@ fn slack_description(alert: &Alert, options: &RenderOptions) -> String {
             "*User agent:* {}",
             slack_code(agent, USER_AGENT_CHARS)
         ));
+    }
+    if let Some(address) = alert.enrichment.as_ref().and_then(enrich::slack_address) {
+        lines.push(address);
     }
     lines.push(format!(
         "*When:* {} to {} UTC ({} event{})",
@@ -401,12 +418,17 @@ fn slack_description(alert: &Alert, options: &RenderOptions) -> String {
             slack_code(value, 150)
         ));
     }
+
     lines.push(format!(
         "*Rule:* {} ({}) · *Alert:* {}",
         slack_code(&alert.rule_id, 100),
         slack_plain(&alert.technique, 50),
         slack_code(&alert.alert_id, 100)
     ));
+    // Last, so that a long message loses the activity lines before anything else.
+    if let Some(enrichment) = &alert.enrichment {
+        lines.extend(enrich::slack_activity(enrichment));
+    }
 
     join_within(&lines, MAX_SLACK_DESCRIPTION_CHARS)
 }

@@ -11,6 +11,7 @@ use tracing::warn;
 
 use crate::config::NotifyConfig;
 use crate::detect::{DetectError, Detector, RawBatch, RuleEngine};
+use crate::enrich::Enricher;
 use crate::store::{AlertStore, StateStore, StoreError};
 
 /// Runs detection on every batch handed to it and remembers which alerts it touched.
@@ -21,6 +22,8 @@ pub struct DetectSink {
     pub notifier: Arc<dyn Notifier>,
     pub clock: Arc<dyn Clock>,
     pub notify: NotifyConfig,
+    /// Adds context to the alerts before they are stored; see [`DetectSink::with_enricher`].
+    pub enricher: Option<Arc<Enricher>>,
     touched: Mutex<BTreeSet<String>>,
 }
 
@@ -40,8 +43,15 @@ impl DetectSink {
             notifier,
             clock,
             notify,
+            enricher: None,
             touched: Mutex::new(BTreeSet::new()),
         }
+    }
+
+    /// Enriches every batch's alerts with `enricher` before they are stored and notified.
+    pub fn with_enricher(mut self, enricher: Arc<Enricher>) -> Self {
+        self.enricher = Some(enricher);
+        self
     }
 
     /// The alerts raised or extended since the last call, as stored now.
@@ -78,6 +88,7 @@ impl BatchSink for DetectSink {
             notifier: self.notifier.as_ref(),
             clock: self.clock.as_ref(),
             notify: &self.notify,
+            enricher: self.enricher.as_deref(),
         };
         let report = match detector.detect(raw).await {
             Ok(report) => report,

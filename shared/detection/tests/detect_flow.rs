@@ -190,6 +190,7 @@ impl World {
             notifier,
             clock: &self.clock,
             notify: &self.notify,
+            enricher: None,
         }
     }
 }

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::config::{ClientConfig, ConfigError, Credential, RetryPolicy};
-use crate::error::{ClientError, Endpoint, TOKEN_HINT, auth_hint};
+use crate::error::{ClientError, Endpoint, TOKEN_HINT, auth_hint_for};
 use crate::page::{PageHeaders, parse_page};
 use crate::retry::{backoff_delay, is_retryable_status, jitter, parse_retry_after};
 use crate::secret::Secret;
@@ -49,6 +49,8 @@ struct Inner {
     http: reqwest::Client,
     credential: Credential,
     events_url: Url,
+    /// The directory API base, ending in `/`.
+    directory_url: Url,
     token_url: Url,
     retry: RetryPolicy,
     request_timeout: Duration,
@@ -56,6 +58,9 @@ struct Inner {
     /// The service account's bearer token; the lock is held while a new one is fetched, so
     /// concurrent callers wait for one token request instead of each sending their own.
     token: Mutex<Option<CachedToken>>,
+    /// Group names by (organisation, group id): groups are few and rarely renamed, so one
+    /// look-up per group per cold start is enough.
+    group_names: std::sync::Mutex<std::collections::HashMap<(String, String), String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -87,7 +92,7 @@ impl Client {
     /// Builds a client; fails with every configuration problem named.
     pub fn new(config: ClientConfig) -> Result<Self, ConfigError> {
         let urls = config.validate()?;
-        for url in [&urls.events_url, &urls.token_url] {
+        for url in [&urls.events_url, &urls.directory_url, &urls.token_url] {
             if url.scheme() == "http" && !is_loopback(url) {
                 tracing::warn!(
                     url = %url,
@@ -108,11 +113,13 @@ impl Client {
                 http,
                 credential: config.credential,
                 events_url: urls.events_url,
+                directory_url: urls.directory_url,
                 token_url: urls.token_url,
                 retry: config.retry,
                 request_timeout: config.request_timeout,
                 page_limit: config.page_limit,
                 token: Mutex::new(None),
+                group_names: std::sync::Mutex::new(std::collections::HashMap::new()),
             }),
         })
     }
@@ -120,6 +127,87 @@ impl Client {
     /// The events endpoint this client calls.
     pub fn events_url(&self) -> &str {
         self.inner.events_url.as_str()
+    }
+
+    /// The directory API base this client calls (ends in `/`).
+    pub fn directory_url(&self) -> &str {
+        self.inner.directory_url.as_str()
+    }
+
+    /// A directory URL: the base followed by `segments`, each percent-encoded as one path
+    /// segment (so an id from an event cannot climb to another path).
+    pub(crate) fn directory_endpoint(&self, segments: &[&str]) -> Url {
+        let mut url = self.inner.directory_url.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty();
+            path.extend(segments);
+        }
+        url
+    }
+
+    /// The cached name of a group, if it was looked up before.
+    pub(crate) fn cached_group_name(&self, org: &str, group_id: &str) -> Option<String> {
+        self.inner
+            .group_names
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&(org.to_owned(), group_id.to_owned()))
+            .cloned()
+    }
+
+    /// Remembers a group's name, forgetting every name when too many pile up.
+    pub(crate) fn remember_group_name(&self, org: &str, group_id: &str, name: &str) {
+        const MAX_NAMES: usize = 20_000;
+        let mut names = self
+            .inner
+            .group_names
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if names.len() >= MAX_NAMES {
+            names.clear();
+        }
+        names.insert((org.to_owned(), group_id.to_owned()), name.to_owned());
+    }
+
+    /// Searches events of `[start, end)` matching `search_term`, oldest first, one page of at
+    /// most `limit`; the flag says whether more matched.
+    pub(crate) async fn search_events(
+        &self,
+        org_id: Option<&str>,
+        start: chrono::DateTime<chrono::Utc>,
+        end: chrono::DateTime<chrono::Utc>,
+        search_term: Value,
+        limit: u32,
+    ) -> Result<(Vec<Value>, bool), ClientError> {
+        let body = json!({
+            "service": ["all"],
+            "start_time": format_timestamp(start),
+            "end_time": format_timestamp(end),
+            "limit": limit.clamp(1, crate::config::MAX_PAGE_LIMIT),
+            "sort": "ASC",
+            "search_term": search_term,
+        });
+        let url = self.inner.events_url.clone();
+
+        let answer = self
+            .send_authorized(Endpoint::Events, org_id, |http| {
+                http.post(url.clone()).json(&body)
+            })
+            .await?;
+        if let Some(error) = self.fatal_error(Endpoint::Events, &answer) {
+            return Err(error);
+        }
+        if !(200..300).contains(&answer.status) {
+            return Err(self.rejected(Endpoint::Events, &answer));
+        }
+        let page = parse_page(&PageHeaders::from_map(&answer.headers), &answer.body, None)
+            .map_err(|detail| ClientError::Rejected {
+                endpoint: Endpoint::Events,
+                status: Some(answer.status),
+                detail: self.scrub(&detail),
+                request_id: answer.request_id.clone(),
+            })?;
+        Ok((page.events, !page.last))
     }
 
     /// Fetches one page of `[start, end)` for one organisation, in ascending time order,
@@ -314,7 +402,7 @@ impl Client {
         Some(ClientError::Auth {
             endpoint,
             status: answer.status,
-            hint: auth_hint(answer.status).to_owned(),
+            hint: auth_hint_for(endpoint, answer.status).to_owned(),
             server_message: self.server_message(&answer.body),
             request_id: answer.request_id.clone(),
         })
@@ -449,7 +537,7 @@ impl Client {
     /// The server's own message from an error body (`message`, `error_description` or
     /// `error` of a JSON object, else the text), cleaned of control characters and
     /// credentials and cut to a readable length.
-    fn server_message(&self, body: &[u8]) -> Option<String> {
+    pub(crate) fn server_message(&self, body: &[u8]) -> Option<String> {
         let text = String::from_utf8_lossy(body);
         let message = match serde_json::from_str::<Value>(&text) {
             Ok(Value::Object(object)) => ["message", "error_description", "error"]
@@ -469,7 +557,7 @@ impl Client {
     }
 
     /// Removes every credential value from text that came from outside.
-    fn scrub(&self, text: &str) -> String {
+    pub(crate) fn scrub(&self, text: &str) -> String {
         self.inner
             .credential
             .secrets()

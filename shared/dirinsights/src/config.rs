@@ -37,6 +37,19 @@ impl Region {
         }
     }
 
+    /// The base URL of the region's directory API (`/api/systemusers`, `/api/v2/...`), which
+    /// JumpCloud serves from the console host rather than the Directory Insights host.
+    ///
+    /// N.B. the US and EU hosts are documented; the India host follows the same pattern and
+    /// is not confirmed by a public source. `directory_base_url` overrides it.
+    pub fn directory_base_url(self) -> &'static str {
+        match self {
+            Self::Us => "https://console.jumpcloud.com",
+            Self::Eu => "https://console.eu.jumpcloud.com",
+            Self::In => "https://console.in.jumpcloud.com",
+        }
+    }
+
     /// The short name used in configuration (`us`, `eu`, `in`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -175,6 +188,9 @@ pub struct ClientConfig {
     pub region: Region,
     /// Overrides the region's host (tests, proxies), like `http://127.0.0.1:8080`.
     pub base_url: Option<String>,
+    /// Overrides the region's directory host (`/api/systemusers`, `/api/v2/...`). Without
+    /// it, a `base_url` override serves the directory too (the simulator serves both).
+    pub directory_base_url: Option<String>,
     /// Overrides the service-account token endpoint (tests).
     pub token_url: Option<String>,
     pub retry: RetryPolicy,
@@ -192,6 +208,7 @@ impl ClientConfig {
             credential,
             region: Region::Us,
             base_url: None,
+            directory_base_url: None,
             token_url: None,
             retry: RetryPolicy::default(),
             request_timeout: Duration::from_secs(60),
@@ -205,6 +222,15 @@ impl ClientConfig {
         self.base_url
             .as_deref()
             .unwrap_or_else(|| self.region.base_url())
+    }
+
+    /// The directory API base URL the client will call: its own override, else the
+    /// `base_url` override, else the region's console host.
+    pub fn effective_directory_base_url(&self) -> &str {
+        self.directory_base_url
+            .as_deref()
+            .or(self.base_url.as_deref())
+            .unwrap_or_else(|| self.region.directory_base_url())
     }
 
     /// Checks every setting and reports all problems at once.
@@ -228,8 +254,20 @@ impl ClientConfig {
             }
             Credential::ApiKey(_) => {}
         }
-        let events_url = parse_http_url("base URL", self.effective_base_url(), &mut problems)
-            .and_then(|base| events_url(&base, &mut problems));
+        let base = parse_http_url("base URL", self.effective_base_url(), &mut problems);
+        let events_url = base
+            .as_ref()
+            .and_then(|base| events_url(base, &mut problems));
+        // A `base_url` override serves the directory too; it is checked once, above.
+        let directory_base = match (&self.directory_base_url, &self.base_url) {
+            (None, Some(_)) => base,
+            _ => parse_http_url(
+                "directory base URL",
+                self.effective_directory_base_url(),
+                &mut problems,
+            ),
+        };
+        let directory_url = directory_base.and_then(|base| directory_url(&base, &mut problems));
         let token_url = parse_http_url(
             "token URL",
             self.token_url.as_deref().unwrap_or(DEFAULT_TOKEN_URL),
@@ -254,11 +292,14 @@ impl ClientConfig {
             ));
         }
 
-        match (events_url, token_url) {
-            (Some(events_url), Some(token_url)) if problems.is_empty() => Ok(Validated {
-                events_url,
-                token_url,
-            }),
+        match (events_url, directory_url, token_url) {
+            (Some(events_url), Some(directory_url), Some(token_url)) if problems.is_empty() => {
+                Ok(Validated {
+                    events_url,
+                    directory_url,
+                    token_url,
+                })
+            }
             _ => Err(ConfigError { problems }),
         }
     }
@@ -267,6 +308,9 @@ impl ClientConfig {
 /// The URLs a valid configuration resolves to.
 pub(crate) struct Validated {
     pub events_url: Url,
+    /// The directory base with a trailing slash, so relative paths (`api/systemusers`) join
+    /// under any path prefix it carries.
+    pub directory_url: Url,
     pub token_url: Url,
 }
 
@@ -305,6 +349,17 @@ fn events_url(base: &Url, problems: &mut Vec<String>) -> Option<Url> {
         problems.push(format!("the base URL {base} cannot carry a path"));
         return None;
     }
+    Some(url)
+}
+
+fn directory_url(base: &Url, problems: &mut Vec<String>) -> Option<Url> {
+    if base.cannot_be_a_base() {
+        problems.push(format!("the directory base URL {base} cannot carry a path"));
+        return None;
+    }
+    let mut url = base.clone();
+    let path = format!("{}/", base.path().trim_end_matches('/'));
+    url.set_path(&path);
     Some(url)
 }
 
@@ -359,6 +414,27 @@ mod tests {
             assert_eq!(validated.events_url.host_str(), Some(host));
             assert_eq!(validated.events_url.path(), "/insights/directory/v1/events");
         }
+    }
+
+    #[test]
+    fn the_directory_is_on_the_console_host_unless_overridden() {
+        let mut config = ClientConfig::new(Credential::ApiKey(Secret::new("jca_k")));
+        config.region = Region::Eu;
+        let regional = config.validate().unwrap();
+        config.base_url = Some("http://127.0.0.1:9/proxy".to_owned());
+        let through_base = config.validate().unwrap();
+        config.directory_base_url = Some("http://127.0.0.1:10".to_owned());
+        let own = config.validate().unwrap();
+
+        assert_eq!(
+            regional.directory_url.as_str(),
+            "https://console.eu.jumpcloud.com/"
+        );
+        assert_eq!(
+            through_base.directory_url.as_str(),
+            "http://127.0.0.1:9/proxy/"
+        );
+        assert_eq!(own.directory_url.as_str(), "http://127.0.0.1:10/");
     }
 
     #[test]

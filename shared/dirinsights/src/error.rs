@@ -14,6 +14,12 @@ pub enum Endpoint {
     Events,
     /// The service-account OAuth token endpoint.
     Token,
+    /// `GET /api/systemusers` (v1): the organisation's users.
+    Users,
+    /// `GET /api/users` (v1): the console administrators.
+    Administrators,
+    /// `GET /api/v2/users/{id}/memberof` and `/api/v2/usergroups/{id}`: user groups.
+    Groups,
 }
 
 impl fmt::Display for Endpoint {
@@ -21,6 +27,9 @@ impl fmt::Display for Endpoint {
         f.write_str(match self {
             Self::Events => "Directory Insights",
             Self::Token => "the JumpCloud token endpoint",
+            Self::Users => "the JumpCloud users API",
+            Self::Administrators => "the JumpCloud administrators API",
+            Self::Groups => "the JumpCloud user groups API",
         })
     }
 }
@@ -97,6 +106,22 @@ fn status_suffix(status: Option<u16>) -> String {
     status.map(|s| format!(" (HTTP {s})")).unwrap_or_default()
 }
 
+/// What to check for a fatal status of an endpoint.
+pub(crate) fn auth_hint_for(endpoint: Endpoint, status: u16) -> &'static str {
+    match (endpoint, status) {
+        (Endpoint::Users | Endpoint::Administrators | Endpoint::Groups, 403) => {
+            "forbidden: the administrator behind this credential has a role that cannot read \
+             the directory (users, administrators or groups), or JumpCloud blocked this source \
+             IP address. Give the credential a role that may read users and groups, or turn \
+             enrichment off"
+        }
+        (Endpoint::Users | Endpoint::Administrators | Endpoint::Groups, 402) => {
+            "payment required: the organisation's plan does not include this API"
+        }
+        _ => auth_hint(status),
+    }
+}
+
 /// What to check for a fatal status of the events endpoint.
 pub(crate) fn auth_hint(status: u16) -> &'static str {
     match status {
@@ -134,7 +159,7 @@ impl From<ClientError> for SourceError {
     fn from(error: ClientError) -> Self {
         let endpoint_prefix = |endpoint: Endpoint| match endpoint {
             Endpoint::Events => String::new(),
-            Endpoint::Token => format!("{endpoint}: "),
+            other => format!("{other}: "),
         };
         match error {
             ClientError::Auth {
@@ -178,6 +203,25 @@ impl From<ClientError> for SourceError {
                     endpoint_prefix(endpoint),
                     notes(None, None, request_id.as_deref())
                 ),
+            },
+        }
+    }
+}
+
+impl From<ClientError> for jcwatch_core::directory::LookupError {
+    /// Look-up errors carry the whole message: which endpoint, the status, what to check.
+    fn from(error: ClientError) -> Self {
+        use jcwatch_core::directory::LookupError;
+        match &error {
+            ClientError::Auth { status, .. } => LookupError::Auth {
+                status: *status,
+                detail: error.to_string(),
+            },
+            ClientError::Unavailable { .. } => LookupError::Unavailable {
+                detail: error.to_string(),
+            },
+            ClientError::Rejected { .. } => LookupError::Rejected {
+                detail: error.to_string(),
             },
         }
     }

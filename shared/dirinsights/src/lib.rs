@@ -18,10 +18,14 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The client implements [`jcwatch_core::ports::EventSource`] for the poll use case.
+//! The client implements [`jcwatch_core::ports::EventSource`] for the poll use case, and
+//! [`jcwatch_core::directory::UserDirectory`] and [`jcwatch_core::directory::ActivitySource`]
+//! for enrichment: the same credential, host selection, retries and error handling serve
+//! JumpCloud's user, administrator and group APIs, on the region's console host.
 
 mod client;
 mod config;
+mod directory;
 mod error;
 mod page;
 mod retry;
@@ -33,5 +37,6 @@ pub use config::{
     ClientConfig, ConfigError, Credential, DEFAULT_TOKEN_URL, MAX_PAGE_LIMIT, Region, RetryPolicy,
     UnknownRegion,
 };
+pub use directory::{MAX_GROUPS, profile_from_admin, profile_from_user};
 pub use error::{ClientError, Endpoint};
 pub use secret::{REDACTED, Secret};

@@ -7,6 +7,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::enrichment::Enrichment;
 use crate::event::Change;
 
 /// How urgent an alert is. Ordered: `Info < Low < Medium < High < Critical`.
@@ -96,7 +97,7 @@ pub struct Alert {
     pub details: BTreeMap<String, String>,
     /// Who the person is, what the address is, what else they did (filled by enrichment).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enrichment: Option<serde_json::Value>,
+    pub enrichment: Option<Enrichment>,
 }
 
 impl Alert {

@@ -12,12 +12,13 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use base64::Engine as _;
 use chrono::Utc;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
+use crate::directory::{self, Directory};
 use crate::faults::{Fault, FaultQueue, Target};
 use crate::ids::IdSource;
 use crate::query::{Limits, parse_search};
@@ -49,6 +50,8 @@ pub(crate) struct State {
     pub faults: FaultQueue,
     pub log: Vec<RecordedRequest>,
     pub ids: IdSource,
+    /// Each organisation's users, administrators and groups.
+    pub directories: HashMap<String, Directory>,
 }
 
 /// A credential the simulator accepts, and the organisations it opens.
@@ -98,6 +101,8 @@ pub struct RecordedRequest {
     pub target: Option<Target>,
     pub method: String,
     pub path: String,
+    /// The query string, as sent (percent-encoded).
+    pub query: Option<String>,
     pub org_ids: Vec<String>,
     pub auth: AuthKind,
     pub user_agent: Option<String>,
@@ -115,6 +120,11 @@ pub(crate) fn router(shared: Shared) -> Router {
     Router::new()
         .route(EVENTS_PATH, post(events))
         .route(TOKEN_PATH, post(token))
+        .route("/api/systemusers", get(directory::list_users))
+        .route("/api/systemusers/{id}", get(directory::get_user))
+        .route("/api/users", get(directory::list_admins))
+        .route("/api/v2/users/{id}/memberof", get(directory::member_of))
+        .route("/api/v2/usergroups/{id}", get(directory::get_group))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             shared.clone(),
@@ -123,7 +133,7 @@ pub(crate) fn router(shared: Shared) -> Router {
         .with_state(shared)
 }
 
-fn message(status: StatusCode, text: &str) -> Response {
+pub(crate) fn message(status: StatusCode, text: &str) -> Response {
     (status, axum::Json(json!({ "message": text }))).into_response()
 }
 
@@ -142,15 +152,12 @@ async fn record_and_inject(
     let Ok(body) = to_bytes(body, MAX_BODY).await else {
         return message(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large");
     };
-    let target = match parts.uri.path() {
-        EVENTS_PATH => Some(Target::Events),
-        TOKEN_PATH => Some(Target::Token),
-        _ => None,
-    };
+    let target = Target::of_path(parts.uri.path());
     let record = RecordedRequest {
         target,
         method: parts.method.to_string(),
         path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
         org_ids: org_ids(&parts.headers),
         auth: auth_kind(&parts.headers),
         user_agent: header_text(&parts.headers, USER_AGENT.as_str()),
@@ -242,7 +249,11 @@ fn auth_kind(headers: &HeaderMap) -> AuthKind {
 
 impl State {
     /// The organisations a request may read, or the message of the 401 to answer.
-    fn authorize(&self, headers: &HeaderMap, now: Instant) -> Result<Vec<String>, String> {
+    pub(crate) fn authorize(
+        &self,
+        headers: &HeaderMap,
+        now: Instant,
+    ) -> Result<Vec<String>, String> {
         let unauthorized = |text: &str| text.to_owned();
         let credential = if let Some(key) = header_text(headers, "x-api-key") {
             self.credentials
@@ -396,6 +407,19 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let text = String::from_utf8(decoded).ok()?;
     let (id, secret) = text.split_once(':')?;
     Some((id.to_owned(), secret.to_owned()))
+}
+
+/// A query string into its pairs, in order, percent-decoded (repeated keys kept).
+pub(crate) fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
+    query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .filter_map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            Some((percent_decode(key)?, percent_decode(value)?))
+        })
+        .collect()
 }
 
 /// `application/x-www-form-urlencoded` into a map (later keys win).

@@ -12,8 +12,44 @@ pub enum Target {
     Events,
     /// `POST /oauth2/token`
     Token,
+    /// `GET /api/systemusers...` (v1 users).
+    Users,
+    /// `GET /api/users` (v1 administrators).
+    Administrators,
+    /// `GET /api/v2/...` (user groups and memberships).
+    Groups,
+    /// Every directory request: users, administrators and groups.
+    Directory,
     /// Every request.
     Any,
+}
+
+impl Target {
+    /// The endpoint a request path belongs to; `None` for paths the simulator does not serve.
+    pub fn of_path(path: &str) -> Option<Target> {
+        match path {
+            crate::api::EVENTS_PATH => Some(Target::Events),
+            crate::api::TOKEN_PATH => Some(Target::Token),
+            "/api/users" => Some(Target::Administrators),
+            p if p == "/api/systemusers" || p.starts_with("/api/systemusers/") => {
+                Some(Target::Users)
+            }
+            p if p.starts_with("/api/v2/") => Some(Target::Groups),
+            _ => None,
+        }
+    }
+
+    /// Whether a rule aimed at `self` applies to a request to `request`.
+    pub fn covers(self, request: Target) -> bool {
+        match self {
+            Target::Any => true,
+            Target::Directory => matches!(
+                request,
+                Target::Users | Target::Administrators | Target::Groups | Target::Directory
+            ),
+            own => own == request,
+        }
+    }
 }
 
 /// What the simulator does instead of (or before) answering normally.
@@ -168,7 +204,7 @@ impl FaultQueue {
         let index = self
             .rules
             .iter()
-            .position(|rule| rule.target == Target::Any || rule.target == target)?;
+            .position(|rule| rule.target.covers(target))?;
         let rule = &mut self.rules[index];
         if rule.after > 0 {
             rule.after -= 1;
@@ -226,6 +262,33 @@ mod tests {
         assert_eq!(queue.next(Target::Events), None);
         assert_eq!(queue.next(Target::Token), Some(Fault::server_error(500)));
         assert_eq!(queue.next(Target::Token), None);
+    }
+
+    #[test]
+    fn a_directory_rule_fires_on_users_administrators_and_groups_only() {
+        let mut queue = FaultQueue::default();
+        queue.push(
+            FaultRule::new(Fault::server_error(503))
+                .on(Target::Directory)
+                .always(),
+        );
+
+        assert_eq!(queue.next(Target::Events), None);
+        assert!(queue.next(Target::Users).is_some());
+        assert!(queue.next(Target::Administrators).is_some());
+        assert!(queue.next(Target::Groups).is_some());
+    }
+
+    #[test]
+    fn paths_map_to_their_targets() {
+        assert_eq!(Target::of_path("/api/systemusers/abc"), Some(Target::Users));
+        assert_eq!(Target::of_path("/api/systemusers"), Some(Target::Users));
+        assert_eq!(Target::of_path("/api/users"), Some(Target::Administrators));
+        assert_eq!(
+            Target::of_path("/api/v2/usergroups/x"),
+            Some(Target::Groups)
+        );
+        assert_eq!(Target::of_path("/api/systemusersx"), None);
     }
 
     #[test]

@@ -27,11 +27,17 @@
 //! The [`scenario`] module scripts what it serves in the demo and the detection-quality
 //! tests: ordinary days at a small company and an intrusion, with the ground truth beside them.
 //!
-//! Limitation: only the events search and the token endpoint are served; `/events/count`,
-//! `/events/distinct`, `/events/interval` and the directory (user and group) endpoints
-//! answer 404. Full-text `q`, `search_term`, `fields` and `skip` are ignored.
+//! The directory endpoints enrichment reads are served too (see [`directory`]): users and
+//! administrators (v1), a user's groups and a group's name (v2), from a [`Directory`] given
+//! per organisation, with the same credentials and faults ([`Target::Users`],
+//! [`Target::Administrators`], [`Target::Groups`], or [`Target::Directory`] for all three).
+//! An events search's `search_term` filter is applied ([`term`] rules).
+//!
+//! Limitation: `/events/count`, `/events/distinct` and `/events/interval` answer 404.
+//! Full-text `q`, `fields` and `skip` of the events search are ignored.
 
 mod api;
+pub mod directory;
 mod faults;
 pub mod generate;
 mod ids;
@@ -39,8 +45,10 @@ mod query;
 pub mod scenario;
 mod server;
 mod store;
+mod term;
 
 pub use api::{AuthKind, Outcome, RecordedRequest};
+pub use directory::{Directory, DirectoryAdmin, DirectoryUser, group_id};
 pub use faults::{Fault, FaultRule, Target};
 pub use query::{Limits, SERVICES};
 pub use server::{SimError, Simulator, SimulatorBuilder};

@@ -8,6 +8,7 @@ use jcwatch_model::time::parse_timestamp;
 use serde_json::{Map, Value};
 
 use crate::store::Search;
+use crate::term::parse_term;
 
 /// The `service` values the API accepts: the documented list plus newer ones seen in use.
 pub const SERVICES: &[&str] = &[
@@ -87,6 +88,10 @@ pub(crate) fn parse_search(
         .and_then(Value::as_str)
         .is_some_and(|sort| sort.eq_ignore_ascii_case("desc"));
     let after = parse_search_after(body.get("search_after"))?;
+    let term = match body.get("search_term") {
+        None | Some(Value::Null) => None,
+        Some(term) => Some(parse_term(term)?),
+    };
 
     Ok(Search {
         start,
@@ -95,6 +100,7 @@ pub(crate) fn parse_search(
         limit,
         descending,
         after,
+        term,
     })
 }
 
@@ -266,6 +272,17 @@ mod tests {
 
         assert!(error.contains("unknown service \"alert\""), "{error}");
         assert!(error.contains("alerts"), "{error}");
+    }
+
+    #[test]
+    fn a_search_term_is_read_and_a_malformed_one_is_a_400() {
+        let mut good = base();
+        good["search_term"] = json!({"or": [{"username": ["jane.doe"]}]});
+        let mut bad = base();
+        bad["search_term"] = json!({"or": [{"success": false}]});
+
+        assert!(parse(good).unwrap().term.is_some());
+        assert!(parse(bad).unwrap_err().starts_with("Bad Request"));
     }
 
     #[test]

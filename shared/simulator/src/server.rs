@@ -18,6 +18,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::api::{
     self, ConnectionKill, CredentialKind, RecordedRequest, Shared, SimCredential, State, lock,
 };
+use crate::directory::Directory;
 use crate::faults::{FaultQueue, FaultRule, Target};
 use crate::ids::IdSource;
 use crate::query::Limits;
@@ -43,6 +44,7 @@ pub struct SimulatorBuilder {
     limits: Limits,
     token_lifetime: Duration,
     events: Vec<(String, Vec<Value>)>,
+    directories: HashMap<String, Directory>,
     seed: u64,
 }
 
@@ -53,6 +55,7 @@ impl Default for SimulatorBuilder {
             limits: Limits::default(),
             token_lifetime: Duration::from_secs(3_600),
             events: Vec::new(),
+            directories: HashMap::new(),
             seed: 0x006a_6377_6174_6368,
         }
     }
@@ -127,6 +130,12 @@ impl SimulatorBuilder {
         self
     }
 
+    /// The organisation's directory (users, administrators, groups) served from the start.
+    pub fn directory(mut self, org_id: impl Into<String>, directory: Directory) -> Self {
+        self.directories.insert(org_id.into(), directory);
+        self
+    }
+
     /// Seeds the internal ids, so a scripted run orders ties the same way every time.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
@@ -145,6 +154,7 @@ impl SimulatorBuilder {
             faults: FaultQueue::default(),
             log: Vec::new(),
             ids: IdSource::new(self.seed),
+            directories: self.directories,
         };
         for (org, events) in self.events {
             insert_events(&mut state, &org, events)?;
@@ -214,6 +224,13 @@ impl Simulator {
     /// How many events an organisation holds.
     pub fn event_count(&self, org_id: &str) -> usize {
         lock(&self.shared).stores.get(org_id).map_or(0, |s| s.len())
+    }
+
+    /// Replaces an organisation's directory while the simulator runs.
+    pub fn set_directory(&self, org_id: &str, directory: Directory) {
+        lock(&self.shared)
+            .directories
+            .insert(org_id.to_owned(), directory);
     }
 
     /// Queues a fault; faults fire in the order they were pushed.

@@ -9,6 +9,8 @@ use std::ops::Bound;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::term::Term;
+
 /// `[epoch milliseconds, internal id]`: the sort key, and what `search_after` echoes.
 pub(crate) type SortKey = (i64, String);
 
@@ -38,6 +40,8 @@ pub(crate) struct Search {
     pub limit: usize,
     pub descending: bool,
     pub after: Option<SortKey>,
+    /// The `search_term` filter, if any.
+    pub term: Option<Term>,
 }
 
 /// The page of `search` over the given stores (several with repeated `x-org-id`).
@@ -45,12 +49,15 @@ pub(crate) fn search(stores: &[&OrgStore], search: &Search) -> Vec<(SortKey, Val
     let Some((lower, upper)) = bounds(search) else {
         return Vec::new();
     };
-    let wanted = |event: &Value| match &search.services {
-        None => true,
-        Some(services) => event
-            .get("service")
-            .and_then(Value::as_str)
-            .is_some_and(|s| services.contains(s)),
+    let wanted = |event: &Value| {
+        let service = match &search.services {
+            None => true,
+            Some(services) => event
+                .get("service")
+                .and_then(Value::as_str)
+                .is_some_and(|s| services.contains(s)),
+        };
+        service && search.term.as_ref().is_none_or(|term| term.matches(event))
     };
 
     let mut found: Vec<(SortKey, Value)> = Vec::new();
@@ -142,6 +149,7 @@ mod tests {
             limit,
             descending: false,
             after: None,
+            term: None,
         }
     }
 
