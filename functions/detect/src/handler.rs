@@ -127,5 +127,17 @@ fn summary(report: &BatchReport) -> Value {
         "notified": report.notified,
         "republished": report.republished,
         "alert_ids": report.alerts.iter().map(|a| a.alert_id.as_str()).collect::<Vec<_>>(),
+        "enrichment": report.enrichment.as_ref().map(|e| json!({
+            "people": e.people,
+            "cache_hits": e.cache_hits,
+            "lookups": e.lookups,
+            "failed": e.failed,
+            "timed_out": e.timed_out,
+            "activity_queries": e.activity_queries,
+            "sightings": e.sightings,
+            "cache_reads": e.cache_reads,
+            "cache_writes": e.cache_writes,
+            "elapsed_ms": e.elapsed.as_secs_f64() * 1_000.0,
+        })),
     })
 }
