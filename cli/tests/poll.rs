@@ -238,9 +238,18 @@ async fn every_event_comes_out_exactly_once_across_runs_with_faults_late_arrival
     wait_for_requests(&bench.sim, requests_before_kill + 3).await;
     killed.kill().unwrap();
     killed.wait().unwrap();
-    assert_eq!(
-        bench.sim.requests().last().unwrap().outcome,
-        Answer::Pending
+    // The kill landed while a request was still being answered. On a loaded machine the
+    // client may already have timed out and retried it, so look at every request of the
+    // killed run rather than only the last one.
+    assert!(
+        bench.sim.requests()[requests_before_kill..]
+            .iter()
+            .any(|r| r.outcome == Answer::Pending),
+        "no request of the killed run was still in flight: {:?}",
+        bench.sim.requests()[requests_before_kill..]
+            .iter()
+            .map(|r| &r.outcome)
+            .collect::<Vec<_>>()
     );
     assert!(
         written(&bench.events_file()).len() > lines_before_kill,
