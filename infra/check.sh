@@ -6,7 +6,8 @@
 #
 # checkov comes from $CHECKOV, else from PATH, else from .venv-checkov at the repository
 # root, which this script creates (pip install checkov==3.3.30, about a minute, once).
-# terraform (>= 1.6, for `terraform fmt`) must be on PATH.
+# terraform (>= 1.6, for `terraform fmt`) should be on PATH; without it the format check is
+# reported as not run (set JCWATCH_REQUIRE_TERRAFORM=1 to make that an error).
 #
 # The wiring test that holds the module against the function code is a cargo test:
 #   cargo test -p jcwatch-tests --test infra_wiring
@@ -33,17 +34,23 @@ find_checkov() {
   fi
 }
 
-if ! command -v terraform >/dev/null 2>&1; then
-  echo "infra/check.sh: terraform is not on PATH; install Terraform >= 1.6 to run 'terraform fmt -check'" >&2
-  exit 2
-fi
 checkov="$(find_checkov)"
 
-echo "== terraform fmt -check -recursive infra"
-# terraform warns about a missing ~/.terraformrc on every run; the warning is harmless.
-if ! terraform fmt -check -recursive -diff "$infra_dir" 2> >(grep -v -e 'CLI configuration' -e terraformrc -e '^[│╷╵ ]*$' >&2); then
-  echo "infra/check.sh: run 'terraform fmt -recursive infra' and commit the result" >&2
-  exit 1
+# Terraform is not a PyPI or crates.io package, so a CI machine may lack it. Without it the
+# format gate cannot run: say so loudly (and fail when JCWATCH_REQUIRE_TERRAFORM=1) rather
+# than fail the policy checks that do not need it.
+if command -v terraform >/dev/null 2>&1; then
+  echo "== terraform fmt -check -recursive infra"
+  # terraform warns about a missing ~/.terraformrc on every run; the warning is harmless.
+  if ! terraform fmt -check -recursive -diff "$infra_dir" 2> >(grep -v -e 'CLI configuration' -e terraformrc -e '^[│╷╵ ]*$' >&2); then
+    echo "infra/check.sh: run 'terraform fmt -recursive infra' and commit the result" >&2
+    exit 1
+  fi
+elif [[ "${JCWATCH_REQUIRE_TERRAFORM:-0}" == 1 ]]; then
+  echo "infra/check.sh: terraform is not on PATH; install Terraform >= 1.6 to run 'terraform fmt -check'" >&2
+  exit 2
+else
+  echo "infra/check.sh: WARNING: terraform is not on PATH, so 'terraform fmt -check' did NOT run" >&2
 fi
 
 echo "== checkov -d infra --framework terraform ($("$checkov" --version))"

@@ -4,9 +4,11 @@
 //! Exit codes: 0 success, 1 any other failure, 2 bad flags or configuration (a missing key
 //! included), 3 an authentication or other fatal answer from the API.
 
+mod demo;
 mod enrichment;
 mod error;
 mod poll;
+mod replay;
 mod rules;
 mod scan;
 
@@ -38,6 +40,12 @@ enum Command {
     Scan(scan::ScanArgs),
     /// List the detection rules.
     Rules(rules::RulesArgs),
+    /// Send the batches in the detect function's dead-letter queue to it again.
+    #[command(name = "replay-dlq", alias = "replay")]
+    ReplayDlq(replay::ReplayArgs),
+    /// Replay a scripted day with an intrusion through the real poll and detect path, on
+    /// the built-in simulator: no account needed.
+    Demo(demo::DemoArgs),
 }
 
 #[tokio::main]
@@ -59,6 +67,8 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
         Command::Poll(args) => poll::run(args).await,
         Command::Scan(args) => scan::run(args).await,
         Command::Rules(args) => rules::run(args).await,
+        Command::ReplayDlq(args) => replay::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
     }
 }
 

@@ -231,6 +231,20 @@ async fn check(
         "a notification lacks its route attribute or body: {received:?}"
     );
 
+    println!(
+        "lambda_watch: {} events handed over; {} alerts stored ({}); {} notifications read back",
+        first["handed_over"],
+        alerts.len(),
+        alerts
+            .iter()
+            .map(|a| a.rule_id.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+            .join(", "),
+        received.len()
+    );
+
     let second = invoke_poll(&lambda, scheduler_event).await?;
     ensure!(
         second["handed_over"] == json!(0),

@@ -201,6 +201,16 @@ impl Moto {
     /// body is the publish's `sqs` text and its message attributes come through. Returns the
     /// queue URL.
     pub async fn subscribe_queue(&self, topic_arn: &str) -> String {
+        self.subscribe_queue_filtered(topic_arn, None).await
+    }
+
+    /// Like [`Moto::subscribe_queue`], with an SNS filter policy on the message attributes
+    /// (as the Terraform module subscribes email addresses by `route`).
+    pub async fn subscribe_queue_filtered(
+        &self,
+        topic_arn: &str,
+        filter_policy: Option<&str>,
+    ) -> String {
         let queue_url = self.create_queue("sub").await;
         let queue_arn = self
             .sqs()
@@ -217,12 +227,19 @@ impl Moto {
             })
             .expect("queue ARN");
 
-        self.sns()
+        let mut subscribe = self
+            .sns()
             .subscribe()
             .topic_arn(topic_arn)
             .protocol("sqs")
             .endpoint(queue_arn)
-            .attributes("RawMessageDelivery", "true")
+            .attributes("RawMessageDelivery", "true");
+        if let Some(policy) = filter_policy {
+            subscribe = subscribe
+                .attributes("FilterPolicyScope", "MessageAttributes")
+                .attributes("FilterPolicy", policy);
+        }
+        subscribe
             .send()
             .await
             .unwrap_or_else(|e| panic!("subscribing a queue to {topic_arn}: {e:?}"));

@@ -169,6 +169,40 @@ async fn a_published_notification_reaches_an_sqs_subscriber_with_its_attributes(
 }
 
 #[tokio::test]
+async fn subscriptions_filtered_on_route_get_only_their_route() {
+    let moto = Moto::connect().await;
+    let topic = moto.create_topic("alerts").await;
+    let ops = moto
+        .subscribe_queue_filtered(&topic, Some(r#"{"route": ["ops"]}"#))
+        .await;
+    let people = moto
+        .subscribe_queue_filtered(&topic, Some(r#"{"route": ["duet", "alert"]}"#))
+        .await;
+    let notifier = SnsNotifier::new(moto.sns(), &topic);
+    let mut duet = notification("mfa.disabled");
+    duet.route = Route::Duet;
+    duet.text = "Did you turn off MFA?".into();
+
+    notifier
+        .publish(&notification("poll.auth_refused"))
+        .await
+        .unwrap();
+    notifier.publish(&duet).await.unwrap();
+    let to_ops = moto.receive(&ops, 2, Duration::from_secs(4)).await;
+    let to_people = moto.receive(&people, 2, Duration::from_secs(4)).await;
+
+    let rules = |received: &[jcwatch_tests::moto::Received]| -> Vec<String> {
+        received
+            .iter()
+            .filter_map(|m| m.attributes.get("rule_id").cloned())
+            .collect()
+    };
+    assert_eq!(rules(&to_ops), ["poll.auth_refused"]);
+    assert_eq!(rules(&to_people), ["mfa.disabled"]);
+    assert_eq!(to_people[0].body, "Did you turn off MFA?");
+}
+
+#[tokio::test]
 async fn a_notification_over_the_sns_limit_is_refused_before_publishing() {
     let moto = Moto::connect().await;
     let topic = moto.create_topic("alerts").await;

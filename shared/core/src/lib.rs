@@ -5,3 +5,4 @@ pub mod directory;
 pub mod memory;
 pub mod poll;
 pub mod ports;
+pub mod replay;

@@ -330,6 +330,13 @@ pub fn push_result(ev: &Event) -> Option<bool> {
             }
         }
     }
+    let failed = outcome(ev) == Outcome::Failure;
+    if failed
+        && let Some(error) = ev.error_message.as_deref().map(str::to_lowercase)
+        && (error.contains("push") || error.contains("user denied") || error.contains("protect"))
+    {
+        return Some(false);
+    }
     let kind = ev.mfa_meta_type.as_deref()?;
     if kind.contains("protect") || kind.contains("push") {
         return match outcome(ev) {
@@ -555,23 +562,11 @@ fn mfa_words(path: &str) -> bool {
 pub fn mfa_toggle(ev: &Event) -> Option<MfaToggle> {
     let kind = ev.kind();
     let subject = || target_identity(ev).or_else(|| login_identity(ev));
-    match kind {
-        "totp_delete_enrollment"
-        | "admin_totp_disable"
-        | "admin_totp_delete_enrollment"
-        | "user_totp_delete_enrollment"
-        | "mfa_delete_enrollment"
-        | "webauthn_delete" => {
-            return subject().map(MfaToggle::Off);
-        }
-        "totp_finish_enrollment"
-        | "admin_totp_finish_enrollment"
-        | "user_mfa_exclusion_expired"
-        | "user_totp_finish_enrollment"
-        | "mfa_finish_enrollment" => {
-            return subject().map(MfaToggle::On);
-        }
-        _ => {}
+    if let Some(toggle) = mfa_toggle_by_type(kind) {
+        return subject().map(|who| match toggle {
+            true => MfaToggle::On(who),
+            false => MfaToggle::Off(who),
+        });
     }
     if !(kind.ends_with("_update") || kind.starts_with("user_mfa")) {
         return None;
@@ -606,6 +601,53 @@ pub fn mfa_toggle(ev: &Event) -> Option<MfaToggle> {
         Some(MfaToggle::Off(who))
     } else if on {
         Some(MfaToggle::On(who))
+    } else {
+        None
+    }
+}
+
+/// MFA switched on (`true`) or off (`false`) by the event type alone: the documented names
+/// (`totp_delete_enrollment`, `admin_totp_disable`, `totp_finish_enrollment`,
+/// `user_mfa_exclusion_expired`) and the spellings an undocumented one would likely use.
+fn mfa_toggle_by_type(kind: &str) -> Option<bool> {
+    if !(kind.contains("totp")
+        || kind.contains("mfa")
+        || kind.contains("webauthn")
+        || kind.contains("multifactor"))
+    {
+        return None;
+    }
+    if kind.contains("exclusion_expired")
+        || kind.contains("exclusion_removed")
+        || kind.contains("exclusion_delete")
+    {
+        return Some(true);
+    }
+    if kind.contains("start_enrollment") || kind.ends_with("_update") || kind.contains("login") {
+        return None;
+    }
+    let off = [
+        "delete",
+        "disable",
+        "remove",
+        "reset",
+        "exclusion",
+        "exclude",
+        "unenroll",
+        "deactivate",
+    ];
+    let on = [
+        "finish_enrollment",
+        "enrollment_complete",
+        "enable",
+        "enroll",
+        "activate",
+        "create",
+    ];
+    if off.iter().any(|w| kind.contains(w)) {
+        Some(false)
+    } else if on.iter().any(|w| kind.contains(w)) {
+        Some(true)
     } else {
         None
     }
@@ -688,6 +730,18 @@ mod tests {
 
         assert_eq!(mfa_toggle(&ev), Some(MfaToggle::Off("jane.doe".into())));
         assert_eq!(mfa_toggle(&created), None);
+    }
+
+    #[test]
+    fn mfa_event_types_are_read_in_every_likely_spelling() {
+        assert_eq!(mfa_toggle_by_type("totp_delete_enrollment"), Some(false));
+        assert_eq!(mfa_toggle_by_type("admin_totp_disable"), Some(false));
+        assert_eq!(mfa_toggle_by_type("user_mfa_exclusion_create"), Some(false));
+        assert_eq!(mfa_toggle_by_type("user_mfa_exclusion_expired"), Some(true));
+        assert_eq!(mfa_toggle_by_type("totp_finish_enrollment"), Some(true));
+        assert_eq!(mfa_toggle_by_type("totp_start_enrollment"), None);
+        assert_eq!(mfa_toggle_by_type("user_update"), None);
+        assert_eq!(mfa_toggle_by_type("user_login_attempt"), None);
     }
 
     #[test]

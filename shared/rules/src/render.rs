@@ -41,6 +41,11 @@ pub fn markdown(rules: &[Rule]) -> String {
             knob_list(rule),
         ));
     }
+    out.push_str(
+        "\njcwatch's own API key being refused (HTTP 401/402/403 to the poller) is reported by the \
+         poll path as an operational notification (route `ops`), not by a rule: it is an outage \
+         as much as a detection.\n",
+    );
     out.push_str("\n## Rules in detail\n");
     for rule in rules {
         out.push_str(&format!(

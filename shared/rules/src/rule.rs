@@ -17,6 +17,9 @@ pub mod knobs {
     pub const THRESHOLD: &str = "threshold";
     /// Threshold rules: the sliding window the events must fall in.
     pub const WINDOW: &str = "window";
+    /// Threshold rules, optionally: a second, slower tier.
+    pub const SLOW_THRESHOLD: &str = "slow_threshold";
+    pub const SLOW_WINDOW: &str = "slow_window";
     /// Sequence and absence rules: how long after the first step the second may come.
     pub const WITHIN: &str = "within";
     /// First-seen rules: how long an entity must have been seen before its new values alert.
@@ -26,6 +29,8 @@ pub mod knobs {
     /// Geo-velocity rules.
     pub const MAX_SPEED: &str = "max_speed_kmh";
     pub const MIN_DISTANCE: &str = "min_distance_km";
+    /// Geo-velocity rules, optionally: the minimum distance between logins in one country.
+    pub const MIN_DISTANCE_DOMESTIC: &str = "min_distance_domestic_km";
     pub const RETURN_WITHIN: &str = "return_within";
     /// Geo-velocity rules: the time of day (UTC) suppression windows start at.
     pub const WINDOW_STARTS: &str = "window_starts";
@@ -133,10 +138,14 @@ pub enum Logic {
     /// A start not followed by a cancel for the same entity within `within`.
     Absence { observe: Observe },
     /// A value never seen for the entity, once the entity has been known for
-    /// `learning_period`.
+    /// `learning_period`. With `new_entities`, an entity never seen at all counts too, and a
+    /// value counts as known only once it was seen `learning_period` before: for actions
+    /// that should come from a familiar place (an intruder's own first minutes there do not
+    /// make it familiar).
     FirstSeen {
         observe: Observe,
         check: Option<FirstSeenCheck>,
+        new_entities: bool,
     },
     /// Two successful logins too far apart for the time between them, or a trip out and
     /// back too fast to be real.
@@ -184,6 +193,12 @@ impl Logic {
             Logic::Absence { .. } => {
                 &[(SUPPRESS, KnobKind::Duration), (WITHIN, KnobKind::Duration)]
             }
+            Logic::FirstSeen {
+                new_entities: true, ..
+            } => &[
+                (SUPPRESS, KnobKind::Duration),
+                (HISTORY, KnobKind::Duration),
+            ],
             Logic::FirstSeen { .. } => &[
                 (SUPPRESS, KnobKind::Duration),
                 (LEARNING, KnobKind::Duration),

@@ -60,8 +60,15 @@ fn watermarked_run(engine: &Engine, events: &[Event], seed: u64) -> BTreeMap<Str
     let mut redeliver_later: Vec<(Vec<Event>, EvalContext)> = Vec::new();
 
     for mut page in pages(events, &mut rng) {
-        let page_start = page.iter().flatten().map(|e| e.timestamp).min().expect("pages are not empty");
-        let ctx = EvalContext { complete_before: Some(page_start) };
+        let page_start = page
+            .iter()
+            .flatten()
+            .map(|e| e.timestamp)
+            .min()
+            .expect("pages are not empty");
+        let ctx = EvalContext {
+            complete_before: Some(page_start),
+        };
         for i in (1..page.len()).rev() {
             page.swap(i, rng.below(i + 1));
         }
@@ -132,7 +139,10 @@ fn the_mixed_stream_exercises_every_kind_of_rule() {
         "jc.auth.lockout_wave",
         "jc.admin.created_then_deleted",
     ] {
-        assert!(rules.contains(expected), "{expected} missing from {rules:?}");
+        assert!(
+            rules.contains(expected),
+            "{expected} missing from {rules:?}"
+        );
     }
 }
 
@@ -159,13 +169,5 @@ proptest! {
         let got = in_order_run(&engine, &events, seed);
 
         prop_assert_eq!(got, expected);
-    }
-}
-
-#[test]
-fn print_mixed_alerts() {
-    let engine = Engine::with_defaults();
-    for a in engine.scan(common::mixed_stream()) {
-        println!("{} {} {:?} {} [{}]", a.first_seen, a.rule_id, a.route, a.title, a.event_ids.len());
     }
 }

@@ -24,11 +24,14 @@
 //! # Ok(()) }
 //! ```
 //!
+//! The [`scenario`] module scripts what it serves in the demo and the detection-quality
+//! tests: ordinary days at a small company and an intrusion, with the ground truth beside them.
+//!
 //! The directory endpoints enrichment reads are served too (see [`directory`]): users and
 //! administrators (v1), a user's groups and a group's name (v2), from a [`Directory`] given
 //! per organisation, with the same credentials and faults ([`Target::Users`],
 //! [`Target::Administrators`], [`Target::Groups`], or [`Target::Directory`] for all three).
-//! An events search's `search_term` filter is applied ([`term`] rules).
+//! An events search's `search_term` filter is applied.
 //!
 //! Limitation: `/events/count`, `/events/distinct` and `/events/interval` answer 404.
 //! Full-text `q`, `fields` and `skip` of the events search are ignored.
@@ -39,6 +42,7 @@ mod faults;
 pub mod generate;
 mod ids;
 mod query;
+pub mod scenario;
 mod server;
 mod store;
 mod term;

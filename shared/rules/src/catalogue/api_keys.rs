@@ -7,7 +7,7 @@
 use jcwatch_model::{Area, Event, Route, Severity};
 use serde_json::json;
 
-use super::{DAY1, actor_or_unknown, history, learning, suppress};
+use super::{DAY1, history, learning, suppress};
 use crate::fields;
 use crate::fixtures::*;
 use crate::knob::Knobs;
@@ -77,8 +77,8 @@ fn old_key_examples() -> Examples {
 fn new_source() -> Rule {
     Rule {
         id: "jc.apikey.new_source",
-        title: "API key of {actor} made changes from a new network {value}",
-        description: "Directory changes made with an administrator's API key from a network (/24) never seen for that admin in the history window, on a different provider (/16), in a different country or with a different client than before. A stolen key is used from the thief's machine; an integration keeps calling from the same place. The admin must have been seen for the learning period first, and SCIM provisioning (whose cloud addresses rotate) is left out.",
+        title: "API key of {actor} made changes from a new address {value}",
+        description: "Directory changes made with an administrator's API key from an address never seen for that admin in the history window, and on a different provider (/16), in a different country or with a different client than anything the admin used before. A stolen key is used from the thief's machine; an integration keeps calling from the same place, and a second host of it shares its provider and client. The admin must have been seen for the learning period first, and SCIM provisioning (whose cloud addresses rotate) is left out.",
         area: Area::ApiKeys,
         severity: Severity::High,
         technique: "T1550.001",
@@ -90,6 +90,7 @@ fn new_source() -> Rule {
         logic: Logic::FirstSeen {
             observe: observe_api_source,
             check: Some(different_provider),
+            new_entities: false,
         },
         examples: new_source_examples,
     }
@@ -109,24 +110,27 @@ fn observe_api_source(ev: &Event, _: &Knobs) -> Option<Hit> {
     } else {
         Role::History
     };
+    let country = ev
+        .geoip
+        .as_ref()
+        .and_then(|g| g.country_code.clone())
+        .unwrap_or_default();
     let aux = format!(
         "{}|{}|{}",
         fields::wide_network(ip),
-        ev.geoip
-            .as_ref()
-            .and_then(|g| g.country_code.clone())
-            .unwrap_or_default(),
+        country,
         fields::device_family(ev).unwrap_or_default()
     );
     Some(
         Hit::new(admin)
             .role(role)
-            .value(fields::network(ip))
+            .value(ip.to_string())
             .aux(Some(aux)),
     )
 }
 
-/// The new network is on another provider, in another country or used by another client.
+/// The new address is on another provider (/16), in another country or used by another
+/// client than before: a thief's machine, not a second host of the same integration.
 fn different_provider(seen: &FirstSeenMatch<'_>, _: &Knobs) -> bool {
     let parts = |aux: Option<&str>| -> (String, String, String) {
         let mut it = aux.unwrap_or_default().splitn(3, '|').map(str::to_string);
@@ -163,6 +167,16 @@ fn new_source_examples() -> Examples {
     stolen
         .wait("3h")
         .push(sync_update("jane.doe").from(&MOSCOW).ua(&PYTHON_REQUESTS));
+    let test_range = ASHBURN_DC.via("203.0.113.10");
+    let mut neighbour = Timeline::new("ns-5", DAY1);
+    neighbour.repeat(3, "1d", |i| {
+        sync_update(super::auth::STAFF[i]).from(&test_range)
+    });
+    neighbour.wait("3h").push(
+        sync_update("jane.doe")
+            .from(&LAGOS.via("203.0.113.45"))
+            .ua(&GO_CLIENT),
+    );
     let mut same_place = Timeline::new("ns-2", DAY1);
     same_place.repeat(3, "1d", |i| sync_update(super::auth::STAFF[i]));
     same_place
@@ -179,10 +193,13 @@ fn new_source_examples() -> Examples {
         .push(sync_update("jane.doe").from(&FRANKFURT_DC).source("scim"));
     Examples {
         config: vec![],
-        matching: vec![example(
-            "the sync key used from Moscow with a new client",
-            &stolen,
-        )],
+        matching: vec![
+            example("the sync key used from Moscow with a new client", &stolen),
+            example(
+                "the sync key used from another country in the same /24",
+                &neighbour,
+            ),
+        ],
         near_miss: vec![
             example(
                 "the sync key from another host of its usual network",
@@ -198,17 +215,23 @@ fn key_changed() -> Rule {
     Rule {
         id: "jc.apikey.key_changed",
         title: "API key or service account of {target} changed by {actor}",
-        description: "An API key or service account was created, regenerated or changed: any event type naming an API key or service account, or an admin or user change to an API-key field. Directory Insights' names for these events are not published, so every spelling containing api_key, apikey or service_account is matched.",
+        description: "An API key or service account was created, regenerated or changed: any event type naming an API key or service account, or an admin or user change to an API-key field. Directory Insights' names for these events are not published, so every spelling containing api_key, apikey or service_account is matched. Keys expire and are rotated routinely, so the admin is asked only when acting from a network where they were not seen at least learning_period before.",
         area: Area::ApiKeys,
         severity: Severity::Medium,
         technique: "T1098.001",
         route: Route::Duet,
         first_action: "Ask the admin to confirm the key change and which integration it is for.",
         needs_config: None,
-        knobs: vec![suppress("24h")],
-        details: &[],
-        logic: Logic::Single {
+        knobs: vec![
+            suppress("24h"),
+            super::config_changes::familiar_after(),
+            history("30d"),
+        ],
+        details: &["new_values", "known_values"],
+        logic: Logic::FirstSeen {
             observe: observe_key_change,
+            check: Some(super::config_changes::established_or_created),
+            new_entities: true,
         },
         examples: key_changed_examples,
     }
@@ -224,16 +247,15 @@ fn api_key_words(text: &str) -> bool {
 
 fn observe_key_change(ev: &Event, _: &Knobs) -> Option<Hit> {
     let kind = ev.kind();
-    if kind == "admin_old_api_key_attempt" || fields::login_path(ev).is_some() {
-        return None;
-    }
     let by_type = api_key_words(kind);
     let by_change = kind.ends_with("_update")
         && fields::flat_changes(ev)
             .iter()
             .any(|c| api_key_words(&c.path));
-    (by_type || by_change)
-        .then(|| Hit::new(actor_or_unknown(ev)).detail(fields::change_summary(ev)))
+    let is_change = kind != "admin_old_api_key_attempt"
+        && fields::login_path(ev).is_none()
+        && (by_type || by_change);
+    super::config_changes::gated(ev, is_change)
 }
 
 fn key_changed_examples() -> Examples {
@@ -252,6 +274,17 @@ fn key_changed_examples() -> Examples {
         admin_change("service_account_create", "it.admin@corp.example")
             .on("service_account", "backup-exporter"),
     );
+    let mut rotation = Timeline::new("kc-4", DAY1);
+    rotation.push(admin_login("it.admin@corp.example"));
+    rotation.wait("1d").push(
+        admin_change("admin_update", "it.admin@corp.example")
+            .on_admin("it.admin@corp.example")
+            .change(
+                "apiKeyCreatedAt",
+                Some(json!("2024-02-01T10:00:00Z")),
+                json!("2024-05-07T09:00:00Z"),
+            ),
+    );
     let mut other = Timeline::new("kc-3", DAY1);
     other.push(
         admin_change("admin_update", "it.admin@corp.example")
@@ -260,10 +293,13 @@ fn key_changed_examples() -> Examples {
     );
     Examples {
         config: vec![],
-        matching: vec![
+        matching: super::config_changes::afar_all(vec![
             example("an admin's key regenerated", &regenerated),
             example("a service account created", &created),
+        ]),
+        near_miss: vec![
+            example("a routine rotation from the usual office", &rotation),
+            example("an admin's name changed", &other),
         ],
-        near_miss: vec![example("an admin's name changed", &other)],
     }
 }

@@ -9,8 +9,8 @@ use super::{
 };
 use crate::fields::{self, FlatChange};
 use crate::fixtures::*;
-use crate::knob::Knobs;
-use crate::rule::{Example, Examples, Hit, Logic, Rule};
+use crate::knob::{Knob, Knobs};
+use crate::rule::{Example, Examples, Hit, Logic, Rule, knobs};
 use crate::state::Role;
 
 pub(super) fn rules() -> Vec<Rule> {
@@ -102,8 +102,8 @@ fn brute_force_examples() -> Examples {
 fn password_spray() -> Rule {
     Rule {
         id: "jc.auth.password_spray",
-        title: "Password spray from {entity}: {distinct_count} accounts failed within {window}",
-        description: "Failed logins for many different accounts from one source address in a short time: someone trying a few common passwords against the whole directory. An office address where a few people mistype in the same morning stays well below the threshold.",
+        title: "Password spray from {entity}: {distinct_count} accounts failed",
+        description: "Failed logins for many different accounts from one source address: someone trying a few common passwords against the whole directory, in a burst (threshold within window) or spread out over the day (slow_threshold within slow_window). An office address where a few people mistype in the same morning stays well below either threshold.",
         area: Area::AuthAndAdmin,
         severity: Severity::High,
         technique: "T1110.003",
@@ -114,6 +114,12 @@ fn password_spray() -> Rule {
             suppress("24h"),
             threshold(10, "Distinct accounts failing from one address."),
             window("30m"),
+            Knob::count(
+                knobs::SLOW_THRESHOLD,
+                20,
+                "Distinct accounts failing from one address over the slow window.",
+            ),
+            Knob::duration(knobs::SLOW_WINDOW, "24h", "The window of a slow spray."),
             ignore_errors(NOT_CREDENTIAL_ERRORS),
         ],
         details: &["distinct_count", "distinct", "threshold"],
@@ -157,6 +163,12 @@ fn spray_examples() -> Examples {
             .from(&HANOI)
             .ua(&PYTHON_REQUESTS)
     });
+    let mut slow = Timeline::new("sp-4", DAY1);
+    slow.repeat(22, "20m", |i| {
+        user_login_failed(&format!("{}{i}", STAFF[i % STAFF.len()]))
+            .from(&HANOI)
+            .ua(&PYTHON_REQUESTS)
+    });
     let mut office = Timeline::new("sp-2", DAY1);
     office.repeat(6, "4m", |i| user_login_failed(STAFF[i]));
     let mut scattered = Timeline::new("sp-3", DAY1);
@@ -167,10 +179,10 @@ fn spray_examples() -> Examples {
     scattered.repeat(12, "1m", |i| user_login_failed(STAFF[i]).from(&places[i]));
     Examples {
         config: vec![],
-        matching: vec![example(
-            "twelve accounts from one address in six minutes",
-            &spray,
-        )],
+        matching: vec![
+            example("twelve accounts from one address in six minutes", &spray),
+            example("twenty-two accounts over seven hours", &slow),
+        ],
         near_miss: vec![
             example("six people mistyping at the office", &office),
             example("twelve failures from twelve addresses", &scattered),
@@ -206,10 +218,10 @@ fn lockout_wave() -> Rule {
 }
 
 fn locked_account(ev: &Event) -> Option<String> {
-    let by_type = matches!(
-        ev.kind(),
-        "user_lockout" | "admin_lockout" | "user_locked" | "account_locked"
-    );
+    let kind = ev.kind();
+    let by_type =
+        (kind.contains("lockout") || kind.contains("locked_out") || kind.ends_with("_locked"))
+            && !kind.contains("unlock");
     let by_change = ev.kind().ends_with("_update")
         && fields::flat_changes(ev).iter().any(|c| {
             c.leaf().contains("locked") && c.to_flag() == Some(true) && c.from_flag() != Some(true)
@@ -527,7 +539,20 @@ fn portal_admin_granted() -> Rule {
     }
 }
 
+/// Whether the actor changed their own account (reported by jc.admin.self_escalation, so the
+/// grant rules leave it alone rather than raise the same event twice).
+fn to_self(ev: &Event) -> bool {
+    let actors = fields::actor_names(ev);
+    let targets = fields::target_names(ev);
+    actors
+        .iter()
+        .any(|a| targets.iter().any(|t| fields::same_person(a, t)))
+}
+
 fn observe_portal_grant(ev: &Event, _: &Knobs) -> Option<Hit> {
+    if to_self(ev) {
+        return None;
+    }
     let what = portal_admin_grant(ev)?;
     Some(Hit::new(actor_or_unknown(ev)).detail(Some(what)))
 }
@@ -551,6 +576,12 @@ fn portal_grant_examples() -> Examples {
             .on_admin("old.admin@corp.example")
             .change("roleName", Some(json!("Administrator")), json!("Read Only")),
     );
+    let mut own = Timeline::new("pg-5", DAY1);
+    own.push(
+        admin_change("admin_update", "helpdesk@corp.example")
+            .on_admin("helpdesk@corp.example")
+            .change("roleName", Some(json!("Help Desk")), json!("Administrator")),
+    );
     let mut renamed = Timeline::new("pg-4", DAY1);
     renamed.push(
         admin_change("admin_update", "it.admin@corp.example")
@@ -566,6 +597,10 @@ fn portal_grant_examples() -> Examples {
         near_miss: vec![
             example("an administrator lowered to read-only", &lowered),
             example("an admin's name changed", &renamed),
+            example(
+                "an admin raising their own role (self-escalation reports it)",
+                &own,
+            ),
         ],
     }
 }
@@ -591,6 +626,9 @@ fn device_admin_granted() -> Rule {
 }
 
 fn observe_device_grant(ev: &Event, _: &Knobs) -> Option<Hit> {
+    if to_self(ev) {
+        return None;
+    }
     let what = device_admin_grant(ev)?;
     Some(Hit::new(actor_or_unknown(ev)).detail(Some(what)))
 }
@@ -678,12 +716,7 @@ fn self_escalation() -> Rule {
 
 fn observe_self_escalation(ev: &Event, _: &Knobs) -> Option<Hit> {
     let what = portal_admin_grant(ev).or_else(|| device_admin_grant(ev))?;
-    let actors = fields::actor_names(ev);
-    let targets = fields::target_names(ev);
-    let same = actors
-        .iter()
-        .any(|a| targets.iter().any(|t| fields::same_person(a, t)));
-    same.then(|| Hit::new(actor_or_unknown(ev)).detail(Some(what)))
+    to_self(ev).then(|| Hit::new(actor_or_unknown(ev)).detail(Some(what)))
 }
 
 fn self_escalation_examples() -> Examples {

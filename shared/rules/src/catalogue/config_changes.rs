@@ -5,11 +5,12 @@
 use jcwatch_model::{Area, Event, Route, Severity};
 use serde_json::{Value, json};
 
-use super::{DAY1, actor_or_unknown, suppress, threshold, type_in, window};
+use super::{DAY1, actor_or_unknown, history, suppress, threshold, type_in, window};
 use crate::fields::{self, FlatChange};
 use crate::fixtures::*;
-use crate::knob::Knobs;
-use crate::rule::{Example, Examples, Hit, Logic, Rule};
+use crate::knob::{Knob, Knobs};
+use crate::rule::{Example, Examples, FirstSeenMatch, Hit, Logic, Rule};
+use crate::state::Role;
 
 pub(super) fn rules() -> Vec<Rule> {
     vec![
@@ -40,6 +41,125 @@ fn example(name: &'static str, t: &Timeline) -> Example {
 /// A change event the DUET and alert rules below read: who did it, and what changed.
 fn change_hit(ev: &Event) -> Hit {
     Hit::new(actor_or_unknown(ev)).detail(fields::change_summary(ev))
+}
+
+/// Where an admin acted from: the network and the country (`unknown` without an address).
+pub(crate) fn admin_place(ev: &Event) -> String {
+    let Some(ip) = fields::source_ip(ev) else {
+        return "unknown".into();
+    };
+    let country = ev
+        .geoip
+        .as_ref()
+        .and_then(|g| g.country_code.clone())
+        .unwrap_or_default();
+    format!("{} {country}", fields::network(ip))
+        .trim()
+        .to_string()
+}
+
+/// Observation for a change notice that is asked about only when it comes from an
+/// unfamiliar place: the change itself is the candidate (its place is the value), and
+/// everything else an admin does (console logins, other changes) teaches the usual places.
+pub(crate) fn gated(ev: &Event, is_change: bool) -> Option<Hit> {
+    if matches!(ev.kind(), "admin_create" | "provider_admin_create")
+        && let Some(created) = ev.field_str("resource.email")
+    {
+        return Some(
+            Hit::new(created.to_lowercase())
+                .role(Role::History)
+                .value(CREATED),
+        );
+    }
+    if is_change {
+        return Some(change_hit(ev).role(Role::Candidate).value(admin_place(ev)));
+    }
+    let by_admin = ev
+        .initiated_by
+        .as_ref()
+        .and_then(|p| p.kind.as_deref())
+        .is_some_and(|k| k.eq_ignore_ascii_case("admin"));
+    let failed_login =
+        fields::login_path(ev).is_some() && fields::outcome(ev) != fields::Outcome::Success;
+    if !by_admin || failed_login {
+        return None;
+    }
+    let admin = fields::actor_identity(ev)?;
+    Some(Hit::new(admin).role(Role::History).value(admin_place(ev)))
+}
+
+/// Marks an admin account created inside the history window.
+const CREATED: &str = "!created";
+
+/// Asks about a change from an unfamiliar place only when the admin is established (seen
+/// before the learning period) or was created recently: an admin nobody has seen yet is a
+/// fresh deployment, not an intruder, unless the log shows the account being made.
+pub(crate) fn established_or_created(seen: &FirstSeenMatch<'_>, knobs: &Knobs) -> bool {
+    let learning = chrono::TimeDelta::from_std(knobs.duration(crate::rule::knobs::LEARNING))
+        .unwrap_or(chrono::TimeDelta::hours(12));
+    let settled_before = seen.candidate.at - learning;
+    seen.history
+        .iter()
+        .any(|o| o.value.as_deref() == Some(CREATED) || o.at <= settled_before)
+}
+
+/// How long an admin must have acted from a network before changes from it are routine.
+pub(crate) fn familiar_after() -> Knob {
+    Knob::duration(
+        crate::rule::knobs::LEARNING,
+        "12h",
+        "How long before a change the admin must already have been seen at its network for the change to count as routine (an intruder's own first minutes somewhere do not make it familiar).",
+    )
+}
+
+/// A gated notice's matching example as an intruder makes it: the admin (seen at the office
+/// the day before) now acts from Singapore.
+pub(crate) fn afar(example: Example) -> Example {
+    let mut before = Timeline::new(example.name, "2024-05-05T09:00:00Z");
+    before.push(admin_login("it.admin@corp.example"));
+    let far = SINGAPORE.via("139.59.221.87");
+    let moved = example.events.into_iter().map(|mut event| {
+        let by_admin = event.pointer("/initiated_by/email").and_then(Value::as_str)
+            == Some("it.admin@corp.example");
+        let login = event.get("event_type").and_then(Value::as_str) == Some("admin_login_attempt");
+        if by_admin && !login {
+            event["client_ip"] = json!(far.ip);
+            event["geoip"] = json!({"country_code": far.country, "region_name": far.region,
+                "latitude": far.lat, "longitude": far.lon, "timezone": far.timezone});
+        }
+        event
+    });
+    Example {
+        name: example.name,
+        events: before.events().into_iter().chain(moved).collect(),
+    }
+}
+
+pub(crate) fn afar_all(examples: Vec<Example>) -> Vec<Example> {
+    examples.into_iter().map(afar).collect()
+}
+
+/// A near-miss for every gated notice: an admin never seen before, as on the first day of a
+/// deployment.
+fn first_day(name: &'static str, tag: &str, change: Ev) -> Example {
+    let mut t = Timeline::new(tag, DAY1);
+    t.push(change.by_admin("someone.new@corp.example"));
+    Example {
+        name,
+        events: t.events(),
+    }
+}
+
+/// A near-miss for every gated notice: the admin logged in from the office the day before
+/// and makes the change from there.
+fn routine(name: &'static str, tag: &str, change: Ev) -> Example {
+    let mut t = Timeline::new(tag, DAY1);
+    t.push(admin_login("it.admin@corp.example"));
+    t.wait("1d").push(change);
+    Example {
+        name,
+        events: t.events(),
+    }
 }
 
 const AUTHN_DELETE: &[&str] = &[
@@ -264,16 +384,18 @@ fn authn_policy_changed() -> Rule {
     Rule {
         id: "jc.config.authn_policy_changed",
         title: "Authentication policy {target} created or changed by {actor}",
-        description: "A conditional-access (authentication) policy was created, or changed in a way not recognised as weakening it (those raise jc.config.authn_policy_weakened instead). New policies decide who logs in from where with what, so the admin is asked to confirm.",
+        description: "A conditional-access (authentication) policy was created, or changed in a way not recognised as weakening it (those raise jc.config.authn_policy_weakened instead), by an established (or recently created) admin acting from a network where they were not seen at least learning_period before. New policies decide who logs in from where with what; the same change from the admin's usual office is routine.",
         area: Area::RiskyConfig,
         severity: Severity::Medium,
         technique: "T1556.009",
         route: Route::Duet,
         first_action: "Ask the admin to confirm the change and who it applies to.",
         needs_config: None,
-        knobs: vec![suppress("24h")],
-        details: &[],
-        logic: Logic::Single {
+        knobs: vec![suppress("24h"), familiar_after(), history("30d")],
+        details: &["new_values", "known_values"],
+        logic: Logic::FirstSeen {
+            new_entities: true,
+            check: Some(established_or_created),
             observe: observe_authn_changed,
         },
         examples: authn_changed_examples,
@@ -283,7 +405,7 @@ fn authn_policy_changed() -> Rule {
 fn observe_authn_changed(ev: &Event, _: &Knobs) -> Option<Hit> {
     let created = type_in(ev, AUTHN_CREATE, &[]);
     let updated = type_in(ev, AUTHN_UPDATE, &[]) && authn_weakenings(ev).is_empty();
-    (created || updated).then(|| change_hit(ev))
+    gated(ev, created || updated)
 }
 
 fn authn_changed_examples() -> Examples {
@@ -305,11 +427,22 @@ fn authn_changed_examples() -> Examples {
     other.push(admin_change("policy_update", "it.admin@corp.example").on("policy", "Screen lock"));
     Examples {
         config: vec![],
-        matching: vec![
+        matching: afar_all(vec![
             example("a policy created", &created),
             example("a policy renamed", &renamed),
-        ],
+        ]),
         near_miss: vec![
+            first_day(
+                "an admin never seen before (a fresh deployment)",
+                "ac-fd",
+                admin_change("authnpolicy_create", "x").on("authn_policy", "Require MFA"),
+            ),
+            routine(
+                "the usual admin from the office",
+                "ac-r",
+                admin_change("authnpolicy_create", "it.admin@corp.example")
+                    .on("authn_policy", "Require MFA for contractors"),
+            ),
             example("a policy disabled (another rule)", &weakened),
             example("a device policy", &other),
         ],
@@ -427,9 +560,13 @@ fn duet(
         route: Route::Duet,
         first_action,
         needs_config: None,
-        knobs: vec![suppress("24h")],
-        details: &[],
-        logic: Logic::Single { observe },
+        knobs: vec![suppress("24h"), familiar_after(), history("30d")],
+        details: &["new_values", "known_values"],
+        logic: Logic::FirstSeen {
+            observe,
+            check: Some(established_or_created),
+            new_entities: true,
+        },
         examples,
     }
 }
@@ -438,7 +575,7 @@ fn ip_list_changed() -> Rule {
     duet(
         "jc.config.ip_list_changed",
         "IP list {target} changed by {actor} ({event_type})",
-        "An IP list was created, changed or deleted (iplist_*). IP lists feed conditional-access policies: adding an address to a trusted list lets it skip MFA or a block.",
+        "An IP list was created, changed or deleted (iplist_*). IP lists feed conditional-access policies: adding an address to a trusted list lets it skip MFA or a block. Asked about when an established admin (or one whose account was created recently) acts from a network where they were not seen at least learning_period before; the same change from the admin's usual office is routine, and an admin nobody has seen yet (a fresh deployment) is left alone.",
         Severity::Medium,
         "T1562.007",
         "Ask the admin which addresses were added or removed and why.",
@@ -448,7 +585,7 @@ fn ip_list_changed() -> Rule {
 }
 
 fn observe_ip_list(ev: &Event, _: &Knobs) -> Option<Hit> {
-    type_in(ev, &[], &["iplist_", "ip_list_"]).then(|| change_hit(ev))
+    gated(ev, type_in(ev, &[], &["iplist_", "ip_list_"]))
 }
 
 fn ip_list_examples() -> Examples {
@@ -466,8 +603,25 @@ fn ip_list_examples() -> Examples {
     group.push(admin_change("group_update", "it.admin@corp.example").on("user_group", "Sales"));
     Examples {
         config: vec![],
-        matching: vec![example("an address added to a trusted list", &updated)],
-        near_miss: vec![example("a user group changed", &group)],
+        matching: afar_all(vec![example(
+            "an address added to a trusted list",
+            &updated,
+        )]),
+        near_miss: vec![
+            first_day(
+                "an admin never seen before (a fresh deployment)",
+                "il-fd",
+                admin_change("iplist_create", "x").on("iplist", "Offices"),
+            ),
+            routine(
+                "the usual admin from the office",
+                "il-r",
+                admin_change("iplist_update", "it.admin@corp.example")
+                    .on("iplist", "Trusted offices")
+                    .change("ips", Some(json!([])), json!(["82.64.10.0/24"])),
+            ),
+            example("a user group changed", &group),
+        ],
     }
 }
 
@@ -475,7 +629,7 @@ fn sso_app_changed() -> Rule {
     duet(
         "jc.config.sso_app_changed",
         "SSO application {target} changed by {actor} ({event_type})",
-        "An SSO application was created, changed or deleted, or its attribute mapping changed (application_*, integrationattribute_*). A rogue SAML application, or a changed ACS URL or certificate, hands out sign-ins to someone else.",
+        "An SSO application was created, changed or deleted, or its attribute mapping changed (application_*, integrationattribute_*). A rogue SAML application, or a changed ACS URL or certificate, hands out sign-ins to someone else. Asked about when an established admin (or one whose account was created recently) acts from a network where they were not seen at least learning_period before; the same change from the admin's usual office is routine, and an admin nobody has seen yet (a fresh deployment) is left alone.",
         Severity::Medium,
         "T1484.002",
         "Ask the admin to confirm the application change, especially any new certificate, ACS URL or attribute mapping.",
@@ -488,19 +642,43 @@ fn observe_sso_app(ev: &Event, _: &Knobs) -> Option<Hit> {
     if ev.service.as_deref().is_some_and(|s| s != "directory") {
         return None;
     }
-    type_in(
+    gated(
         ev,
-        &[
-            "application_create",
-            "application_update",
-            "application_delete",
-        ],
-        &["integrationattribute_"],
+        type_in(
+            ev,
+            &[
+                "application_create",
+                "application_update",
+                "application_delete",
+            ],
+            &["integrationattribute_"],
+        ),
     )
-    .then(|| change_hit(ev))
 }
 
 fn sso_app_examples() -> Examples {
+    let mut away = Timeline::new("sa-2x", DAY1);
+    away.push(admin_login("it.admin@corp.example"));
+    away.wait("1d").push(
+        admin_change("application_create", "it.admin@corp.example")
+            .from(&SINGAPORE)
+            .on("application", "AWS Console (break-glass)"),
+    );
+    let mut intruder = Timeline::new("sa-3x", DAY1);
+    intruder.push(
+        admin_change("admin_create", "it.admin@corp.example")
+            .on_admin("it.helpdesk@proton.example"),
+    );
+    intruder.wait("2h").push(
+        admin_change("authnpolicy_delete", "it.helpdesk@proton.example")
+            .from(&SINGAPORE)
+            .on("authn_policy", "Require MFA"),
+    );
+    intruder.wait("3m").push(
+        admin_change("application_create", "it.helpdesk@proton.example")
+            .from(&SINGAPORE)
+            .on("application", "AWS Console (break-glass)"),
+    );
     let mut acs = Timeline::new("sa-1", DAY1);
     acs.push(
         admin_change("application_update", "it.admin@corp.example")
@@ -520,8 +698,30 @@ fn sso_app_examples() -> Examples {
     );
     Examples {
         config: vec![],
-        matching: vec![example("an application's ACS URL changed", &acs)],
-        near_miss: vec![example("software installed on a laptop", &software)],
+        matching: afar_all(vec![
+            example(
+                "an application's ACS URL changed by an admin never seen before",
+                &acs,
+            ),
+            example(
+                "the usual admin creates an application from Singapore",
+                &away,
+            ),
+        ]),
+        near_miss: vec![
+            first_day(
+                "an admin never seen before (a fresh deployment)",
+                "sa-fd",
+                admin_change("application_create", "x").on("application", "Notion"),
+            ),
+            routine(
+                "the usual admin adds an application from the office",
+                "sa-r",
+                admin_change("application_create", "it.admin@corp.example")
+                    .on("application", "Notion"),
+            ),
+            example("software installed on a laptop", &software),
+        ],
     }
 }
 
@@ -529,7 +729,7 @@ fn identity_provider_changed() -> Rule {
     duet(
         "jc.config.identity_provider_changed",
         "Identity source {target} changed by {actor} ({event_type})",
-        "An identity source or directory integration was created, changed or deleted: identity providers (idsource_*), Active Directory, Google Workspace, Microsoft 365, Workday, Samba domains, SCIM integrations and domains. Whoever controls an identity source controls who can log in.",
+        "An identity source or directory integration was created, changed or deleted: identity providers (idsource_*), Active Directory, Google Workspace, Microsoft 365, Workday, Samba domains, SCIM integrations and domains. Whoever controls an identity source controls who can log in. Asked about when an established admin (or one whose account was created recently) acts from a network where they were not seen at least learning_period before; the same change from the admin's usual office is routine, and an admin nobody has seen yet (a fresh deployment) is left alone.",
         Severity::High,
         "T1484.002",
         "Ask the admin to confirm the integration change and who set it up.",
@@ -539,22 +739,24 @@ fn identity_provider_changed() -> Rule {
 }
 
 fn observe_identity_provider(ev: &Event, _: &Knobs) -> Option<Hit> {
-    type_in(
+    gated(
         ev,
-        &["integration_activate", "integration_deactivate"],
-        &[
-            "idsource_",
-            "activedirectory_",
-            "gsuite_directory_",
-            "o365_directory_",
-            "workday_",
-            "sambadomain_",
-            "integration_domain_",
-            "integration_default_domain_",
-            "identity_provider_",
-        ],
+        type_in(
+            ev,
+            &["integration_activate", "integration_deactivate"],
+            &[
+                "idsource_",
+                "activedirectory_",
+                "gsuite_directory_",
+                "o365_directory_",
+                "workday_",
+                "sambadomain_",
+                "integration_domain_",
+                "integration_default_domain_",
+                "identity_provider_",
+            ],
+        ),
     )
-    .then(|| change_hit(ev))
 }
 
 fn identity_provider_examples() -> Examples {
@@ -570,8 +772,21 @@ fn identity_provider_examples() -> Examples {
     );
     Examples {
         config: vec![],
-        matching: vec![example("a new identity provider", &idp)],
-        near_miss: vec![example("a user's department changed", &app)],
+        matching: afar_all(vec![example("a new identity provider", &idp)]),
+        near_miss: vec![
+            first_day(
+                "an admin never seen before (a fresh deployment)",
+                "ip-fd",
+                admin_change("idsource_create", "x").on("idsource", "Okta"),
+            ),
+            routine(
+                "the usual admin from the office",
+                "ip-r",
+                admin_change("gsuite_directory_update", "it.admin@corp.example")
+                    .on("gsuite", "corp.example"),
+            ),
+            example("a user's department changed", &app),
+        ],
     }
 }
 
@@ -579,7 +794,7 @@ fn device_policy_changed() -> Rule {
     duet(
         "jc.config.device_policy_changed",
         "Device policy {target} changed by {actor} ({event_type})",
-        "A device policy was created, changed or deleted (policy_*): disk encryption, screen lock, firewall and the like on every managed device.",
+        "A device policy was created, changed or deleted (policy_*): disk encryption, screen lock, firewall and the like on every managed device. Asked about when an established admin (or one whose account was created recently) acts from a network where they were not seen at least learning_period before; the same change from the admin's usual office is routine, and an admin nobody has seen yet (a fresh deployment) is left alone.",
         Severity::Low,
         "T1484",
         "Ask the admin to confirm the policy change.",
@@ -589,12 +804,14 @@ fn device_policy_changed() -> Rule {
 }
 
 fn observe_device_policy(ev: &Event, _: &Knobs) -> Option<Hit> {
-    type_in(
+    gated(
         ev,
-        &["policy_create", "policy_update", "policy_delete"],
-        &[],
+        type_in(
+            ev,
+            &["policy_create", "policy_update", "policy_delete"],
+            &[],
+        ),
     )
-    .then(|| change_hit(ev))
 }
 
 fn device_policy_examples() -> Examples {
@@ -607,8 +824,22 @@ fn device_policy_examples() -> Examples {
     );
     Examples {
         config: vec![],
-        matching: vec![example("disk encryption policy deleted", &deleted)],
-        near_miss: vec![example("an authentication policy (another rule)", &authn)],
+        matching: afar_all(vec![example("disk encryption policy deleted", &deleted)]),
+        near_miss: vec![
+            first_day(
+                "an admin never seen before (a fresh deployment)",
+                "dp-fd",
+                admin_change("policy_create", "x").on("policy", "FileVault"),
+            ),
+            routine(
+                "the usual admin tightens a policy from the office",
+                "dp-r",
+                admin_change("policy_update", "it.admin@corp.example")
+                    .on("policy", "Screen lock")
+                    .change("values.timeout", Some(json!(900)), json!(300)),
+            ),
+            example("an authentication policy (another rule)", &authn),
+        ],
     }
 }
 
@@ -616,7 +847,7 @@ fn command_changed() -> Rule {
     duet(
         "jc.config.command_changed",
         "JumpCloud command {target} created or changed by {actor}",
-        "A JumpCloud command (a script pushed to devices) was created, changed or deleted, or command results or command files were changed or deleted (command_*, commandresult_delete, file_*). Commands run with root or SYSTEM rights on every device they target.",
+        "A JumpCloud command (a script pushed to devices) was created, changed or deleted, or command results or command files were changed or deleted (command_*, commandresult_delete, file_*). Commands run with root or SYSTEM rights on every device they target. Asked about when an established admin (or one whose account was created recently) acts from a network where they were not seen at least learning_period before; the same change from the admin's usual office is routine, and an admin nobody has seen yet (a fresh deployment) is left alone.",
         Severity::Low,
         "T1072",
         "Ask the admin to confirm the command and read its script.",
@@ -626,20 +857,22 @@ fn command_changed() -> Rule {
 }
 
 fn observe_command_change(ev: &Event, _: &Knobs) -> Option<Hit> {
-    type_in(
+    gated(
         ev,
-        &[
-            "command_create",
-            "command_update",
-            "command_delete",
-            "commandresult_delete",
-            "file_create",
-            "file_update",
-            "file_delete",
-        ],
-        &[],
+        type_in(
+            ev,
+            &[
+                "command_create",
+                "command_update",
+                "command_delete",
+                "commandresult_delete",
+                "file_create",
+                "file_update",
+                "file_delete",
+            ],
+            &[],
+        ),
     )
-    .then(|| change_hit(ev))
 }
 
 fn command_changed_examples() -> Examples {
@@ -657,8 +890,21 @@ fn command_changed_examples() -> Examples {
     ran.push(admin_change("command_run", "it.admin@corp.example").on("command", "update-agent"));
     Examples {
         config: vec![],
-        matching: vec![example("a command created", &created)],
-        near_miss: vec![example("a command run (another rule)", &ran)],
+        matching: afar_all(vec![example("a command created", &created)]),
+        near_miss: vec![
+            first_day(
+                "an admin never seen before (a fresh deployment)",
+                "cc-fd",
+                admin_change("command_create", "x").on("command", "Weekly patch check"),
+            ),
+            routine(
+                "the usual admin from the office",
+                "cc-r",
+                admin_change("command_update", "it.admin@corp.example")
+                    .on("command", "Weekly patch check"),
+            ),
+            example("a command run (another rule)", &ran),
+        ],
     }
 }
 
@@ -783,7 +1029,7 @@ fn access_workflow_changed() -> Rule {
     duet(
         "jc.config.access_workflow_changed",
         "Access request workflow changed by {actor} ({event_type})",
-        "An access-request approval flow or its settings were created, changed or deleted (access_management_approval_flow_*, and the older access_management_workflow_* spelling). Whoever changes approvals can grant themselves access without review.",
+        "An access-request approval flow or its settings were created, changed or deleted (access_management_approval_flow_*, and the older access_management_workflow_* spelling). Whoever changes approvals can grant themselves access without review. Asked about when an established admin (or one whose account was created recently) acts from a network where they were not seen at least learning_period before; the same change from the admin's usual office is routine, and an admin nobody has seen yet (a fresh deployment) is left alone.",
         Severity::Low,
         "T1098",
         "Ask the admin to confirm the approval-flow change.",
@@ -793,15 +1039,17 @@ fn access_workflow_changed() -> Rule {
 }
 
 fn observe_access_workflow(ev: &Event, _: &Knobs) -> Option<Hit> {
-    type_in(
+    gated(
         ev,
-        &["access_management_access_request_settings_update"],
-        &[
-            "access_management_approval_flow_",
-            "access_management_workflow_",
-        ],
+        type_in(
+            ev,
+            &["access_management_access_request_settings_update"],
+            &[
+                "access_management_approval_flow_",
+                "access_management_workflow_",
+            ],
+        ),
     )
-    .then(|| change_hit(ev))
 }
 
 fn access_workflow_examples() -> Examples {
@@ -830,11 +1078,28 @@ fn access_workflow_examples() -> Examples {
     );
     Examples {
         config: vec![],
-        matching: vec![
+        matching: afar_all(vec![
             example("approvers removed from a flow", &flow),
             example("a workflow deleted (older name)", &old_name),
+        ]),
+        near_miss: vec![
+            first_day(
+                "an admin never seen before (a fresh deployment)",
+                "aw-fd",
+                admin_change("access_management_approval_flow_create", "x")
+                    .on("approval_flow", "Finance access"),
+            ),
+            routine(
+                "the usual admin from the office",
+                "aw-r",
+                admin_change(
+                    "access_management_approval_flow_create",
+                    "it.admin@corp.example",
+                )
+                .on("approval_flow", "Finance access"),
+            ),
+            example("an access request", &request),
         ],
-        near_miss: vec![example("an access request", &request)],
     }
 }
 
@@ -842,7 +1107,7 @@ fn radius_server_changed() -> Rule {
     duet(
         "jc.config.radius_server_changed",
         "RADIUS server {target} changed by {actor} ({event_type})",
-        "A RADIUS server definition was created, changed or deleted (radiusserver_*): its shared secret, its MFA requirement or the networks allowed to use it.",
+        "A RADIUS server definition was created, changed or deleted (radiusserver_*): its shared secret, its MFA requirement or the networks allowed to use it. Asked about when an established admin (or one whose account was created recently) acts from a network where they were not seen at least learning_period before; the same change from the admin's usual office is routine, and an admin nobody has seen yet (a fresh deployment) is left alone.",
         Severity::Low,
         "T1556",
         "Ask the admin to confirm the RADIUS change.",
@@ -852,7 +1117,7 @@ fn radius_server_changed() -> Rule {
 }
 
 fn observe_radius_server(ev: &Event, _: &Knobs) -> Option<Hit> {
-    type_in(ev, &[], &["radiusserver_", "radius_server_"]).then(|| change_hit(ev))
+    gated(ev, type_in(ev, &[], &["radiusserver_", "radius_server_"]))
 }
 
 fn radius_server_examples() -> Examples {
@@ -866,8 +1131,22 @@ fn radius_server_examples() -> Examples {
     auth.push(radius("jane.doe"));
     Examples {
         config: vec![],
-        matching: vec![example("a RADIUS server changed", &changed)],
-        near_miss: vec![example("a RADIUS authentication", &auth)],
+        matching: afar_all(vec![example("a RADIUS server changed", &changed)]),
+        near_miss: vec![
+            first_day(
+                "an admin never seen before (a fresh deployment)",
+                "rs-fd",
+                admin_change("radiusserver_create", "x").on("radius_server", "Office Wi-Fi"),
+            ),
+            routine(
+                "the usual admin from the office",
+                "rs-r",
+                admin_change("radiusserver_update", "it.admin@corp.example")
+                    .on("radius_server", "Office Wi-Fi")
+                    .change("name", Some(json!("Wifi")), json!("Office Wi-Fi")),
+            ),
+            example("a RADIUS authentication", &auth),
+        ],
     }
 }
 

@@ -37,13 +37,15 @@ fn example(name: &'static str, t: &Timeline) -> Example {
 }
 
 /// A successful login that says where it came from.
+/// (Coordinates, or at least a country: without coordinates only a change of country within
+/// the hour is taken as impossible.)
 fn located(ev: &Event) -> Option<String> {
     let who = located_login(ev)?;
     let geo = ev.geoip.as_ref()?;
-    (geo.latitude.is_some()
+    let coordinates = geo.latitude.is_some()
         && geo.longitude.is_some()
-        && !(geo.latitude == Some(0.0) && geo.longitude == Some(0.0)))
-    .then_some(who)
+        && !(geo.latitude == Some(0.0) && geo.longitude == Some(0.0));
+    (coordinates || geo.country_code.is_some()).then_some(who)
 }
 
 // --- impossible travel -------------------------------------------------------------------
@@ -52,7 +54,7 @@ fn impossible_travel() -> Rule {
     Rule {
         id: "jc.login.impossible_travel",
         title: "Impossible travel for {entity}: {from} to {to} ({distance_km} km in {hours} h)",
-        description: "Two successful logins of one account farther apart than anyone can travel in the time between them (at least min_distance_km apart, faster than max_speed_kmh), or a login from another country with logins from the home country shortly before and after it. A real flight is slower than the threshold; put VPN exits and other shared addresses in this rule's allow-list (allow.cidrs) so they are not taken as a location.",
+        description: "Two successful logins of one account farther apart than anyone can travel in the time between them (at least min_distance_km apart, or min_distance_domestic_km within one country, faster than max_speed_kmh), or a login from another country with logins from the home country shortly before and after it. A real flight is slower than the threshold; put VPN exits and other shared addresses in this rule's allow-list (allow.cidrs) so they are not taken as a location.",
         area: Area::SuspiciousLogin,
         severity: Severity::High,
         technique: "T1078",
@@ -70,6 +72,11 @@ fn impossible_travel() -> Rule {
                 knobs::MIN_DISTANCE,
                 500.0,
                 "Logins closer than this (km) are never compared, so address-location noise does not alert.",
+            ),
+            Knob::number(
+                knobs::MIN_DISTANCE_DOMESTIC,
+                1500.0,
+                "The same for two logins in one country, where providers' addresses often locate hundreds of kilometres off.",
             ),
             Knob::duration(
                 knobs::RETURN_WITHIN,
@@ -116,6 +123,18 @@ fn travel_examples() -> Examples {
     flight
         .wait("2h")
         .push(sso("jane.doe", "Slack").from(&NEW_YORK));
+    let mut carrier = Timeline::new("it-8", DAY1);
+    carrier.push(user_login("jane.doe"));
+    carrier.wait("10m").push(
+        sso("jane.doe", "Slack")
+            .ua(&SAFARI_IPHONE)
+            .set("geoip", serde_json::json!({"country_code": "FR", "region_name": "Provence-Alpes-Côte d'Azur", "latitude": 43.2965, "longitude": 5.3698})),
+    );
+    let mut coast_to_coast = Timeline::new("it-9", DAY1);
+    coast_to_coast.push(user_login("john.doe").from(&NEW_YORK));
+    coast_to_coast
+        .wait("1h")
+        .push(sso("john.doe", "Slack").from(&SAN_FRANCISCO));
     let mut train = Timeline::new("it-4", DAY1);
     train.push(user_login("jane.doe"));
     train.wait("1h").push(user_login("jane.doe").from(&LYON));
@@ -126,16 +145,39 @@ fn travel_examples() -> Examples {
             .without("geoip")
             .from_ip("100.64.1.2"),
     );
+    let mut countries_only = Timeline::new("it-6", DAY1);
+    countries_only
+        .push(user_login("jane.doe").set("geoip", serde_json::json!({"country_code": "FR"})));
+    countries_only.wait("20m").push(
+        sso("jane.doe", "Slack")
+            .from(&MOSCOW)
+            .set("geoip", serde_json::json!({"country_code": "RU"})),
+    );
+    let mut countries_hours = Timeline::new("it-7", DAY1);
+    countries_hours
+        .push(user_login("jane.doe").set("geoip", serde_json::json!({"country_code": "FR"})));
+    countries_hours
+        .wait("3h")
+        .push(sso("jane.doe", "Slack").set("geoip", serde_json::json!({"country_code": "DE"})));
     Examples {
         config: vec![],
         matching: vec![
             example("Paris then New York fifty minutes later", &jump),
             example("Paris, Moscow, Paris within six hours", &out_and_back),
+            example(
+                "France then Russia in twenty minutes, countries only",
+                &countries_only,
+            ),
         ],
         near_miss: vec![
             example("a real flight from London to New York", &flight),
             example("Paris to Lyon in an hour", &train),
             example("a login without a location", &no_geo),
+            example("a phone whose carrier locates it in Marseille", &carrier),
+            example(
+                "France then Germany three hours later, countries only",
+                &countries_hours,
+            ),
         ],
     }
 }
@@ -201,7 +243,7 @@ fn first_seen_country() -> Rule {
     Rule {
         id: "jc.login.first_seen_country",
         title: "{entity} logged in from {value} for the first time, on an unfamiliar device",
-        description: "A successful login from a country the account never used within the history window, made with a browser and operating system the account never used either. A traveller takes their laptop along, so a new country on a known device is left alone; a stolen password is used from the thief's own machine. A login that follows failed attempts, denied pushes or the removal of the account's MFA is left to the rules that report those, so one intrusion does not raise the same story twice.",
+        description: "A successful login from a country the account never used within the history window, made with a desktop browser and operating system the account never used either. A traveller takes their laptop (or first uses their phone) abroad, so a new country on a known device or a phone is left alone; a stolen password is used from the thief's own computer. A login that follows failed attempts, denied pushes or the removal of the account's MFA is left to the rules that report those, so one intrusion does not raise the same story twice.",
         area: Area::SuspiciousLogin,
         severity: Severity::Medium,
         technique: "T1078",
@@ -218,6 +260,7 @@ fn first_seen_country() -> Rule {
         logic: Logic::FirstSeen {
             observe: observe_country_device,
             check: Some(unfamiliar_device),
+            new_entities: false,
         },
         examples: first_country_examples,
     }
@@ -233,13 +276,28 @@ fn observe_country_device(ev: &Event, knobs: &Knobs) -> Option<Hit> {
     let slot = |ev: &Event| Some((ev.timestamp.timestamp() / 60).to_string());
     if fields::push_result(ev) == Some(false) {
         let who = fields::login_identity(ev)?;
-        return Some(Hit::new(who).role(Role::Context).value(MARK_PUSH).aux(slot(ev)));
+        return Some(
+            Hit::new(who)
+                .role(Role::Context)
+                .value(MARK_PUSH)
+                .aux(slot(ev)),
+        );
     }
     if let Some(who) = credential_failure(ev, knobs) {
-        return Some(Hit::new(who).role(Role::Context).value(MARK_FAILED).aux(slot(ev)));
+        return Some(
+            Hit::new(who)
+                .role(Role::Context)
+                .value(MARK_FAILED)
+                .aux(slot(ev)),
+        );
     }
     if let Some(fields::MfaToggle::Off(who)) = fields::mfa_toggle(ev) {
-        return Some(Hit::new(who).role(Role::Context).value(MARK_MFA_OFF).aux(slot(ev)));
+        return Some(
+            Hit::new(who)
+                .role(Role::Context)
+                .value(MARK_MFA_OFF)
+                .aux(slot(ev)),
+        );
     }
     let (path, who) = successful_login(ev)?;
     if !matches!(
@@ -266,6 +324,14 @@ fn unfamiliar_device(seen: &FirstSeenMatch<'_>, _: &Knobs) -> bool {
     let Some(device) = seen.candidate.aux.as_deref() else {
         return false;
     };
+    // A traveller's phone is often first used on the trip; a thief uses a computer.
+    let lower = device.to_lowercase();
+    if ["ios", "android", "iphone", "ipad", "mobile"]
+        .iter()
+        .any(|m| lower.contains(m))
+    {
+        return false;
+    }
     let at = seen.candidate.at;
     let marks = |value: &str, within: TimeDelta| {
         seen.history
@@ -299,10 +365,17 @@ fn first_country_examples() -> Examples {
     new_user
         .wait("2h")
         .push(user_login("new.hire").from(&TOKYO).ua(&EDGE_WINDOWS));
+    let mut phone_abroad = Timeline::new("fc-6", DAY1);
+    usual(&mut phone_abroad, "jane.doe");
+    phone_abroad.push(sso("jane.doe", "Slack").from(&NEW_YORK).ua(&SAFARI_IPHONE));
     let mut guessed = Timeline::new("fc-5", DAY1);
     usual(&mut guessed, "jane.doe");
-    guessed.repeat(6, "20s", |_| user_login_failed("jane.doe").from(&LAGOS).ua(&EDGE_WINDOWS));
-    guessed.wait("1m").push(sso("jane.doe", "Salesforce").from(&LAGOS).ua(&EDGE_WINDOWS));
+    guessed.repeat(6, "20s", |_| {
+        user_login_failed("jane.doe").from(&LAGOS).ua(&EDGE_WINDOWS)
+    });
+    guessed
+        .wait("1m")
+        .push(sso("jane.doe", "Salesforce").from(&LAGOS).ua(&EDGE_WINDOWS));
     let mut home_new_phone = Timeline::new("fc-4", DAY1);
     usual(&mut home_new_phone, "jane.doe");
     home_new_phone.push(user_login("jane.doe").ua(&SAFARI_IPHONE));
@@ -313,10 +386,14 @@ fn first_country_examples() -> Examples {
             &thief,
         )],
         near_miss: vec![
+            example("a traveller's phone used first on arrival", &phone_abroad),
             example("a traveller in Tokyo with their laptop", &traveller),
             example("a user still in the learning period", &new_user),
             example("a new phone at home", &home_new_phone),
-            example("a guessed password (the brute-force rules report it)", &guessed),
+            example(
+                "a guessed password (the brute-force rules report it)",
+                &guessed,
+            ),
         ],
     }
 }

@@ -180,7 +180,10 @@ fn user_mfa_disabled() -> Rule {
         needs_config: None,
         knobs: vec![
             suppress("24h"),
-            within("12h", "How long MFA may stay off before the alert."),
+            within(
+                "4h",
+                "How long MFA may stay off before the alert (a lost phone is re-enrolled within hours).",
+            ),
         ],
         details: &["not_followed_within"],
         logic: Logic::Absence {
@@ -226,7 +229,7 @@ fn mfa_enrolled(user: &str) -> Ev {
 fn user_mfa_examples() -> Examples {
     let mut left_off = Timeline::new("um-1", DAY1);
     left_off.push(mfa_off("jane.doe"));
-    left_off.wait("14h").push(user_login("john.doe"));
+    left_off.wait("6h").push(user_login("john.doe"));
     let mut excluded = Timeline::new("um-2", DAY1);
     excluded.push(
         admin_change("user_update", "it.admin@corp.example")
@@ -237,7 +240,7 @@ fn user_mfa_examples() -> Examples {
                 json!({"configured": true, "exclusion": true}),
             ),
     );
-    excluded.wait("14h").push(user_login("john.doe"));
+    excluded.wait("6h").push(user_login("john.doe"));
     let mut reenrolled = Timeline::new("um-3", DAY1);
     reenrolled.push(
         Ev::new("totp_delete_enrollment", "directory")
@@ -247,10 +250,10 @@ fn user_mfa_examples() -> Examples {
             .ok(true),
     );
     reenrolled.wait("45m").push(mfa_enrolled("jane.doe"));
-    reenrolled.wait("14h").push(user_login("john.doe"));
+    reenrolled.wait("6h").push(user_login("john.doe"));
     let mut too_soon = Timeline::new("um-4", DAY1);
     too_soon.push(mfa_off("jane.doe"));
-    too_soon.wait("6h").push(user_login("john.doe"));
+    too_soon.wait("3h").push(user_login("john.doe"));
     Examples {
         config: vec![],
         matching: vec![
@@ -303,7 +306,20 @@ fn observe_removal_or_login(ev: &Event, _: &Knobs) -> Option<Hit> {
     }
     let who = super::located_login(ev)?;
     let ip = fields::source_ip(ev)?;
-    Some(Hit::new(who).role(Role::Then).value(fields::network(ip)))
+    // The network and the country together: "the same place" even where addresses of
+    // different countries share a /24 (test ranges, some hosting providers).
+    let country = ev
+        .geoip
+        .as_ref()
+        .and_then(|g| g.country_code.clone())
+        .unwrap_or_default();
+    Some(
+        Hit::new(who).role(Role::Then).value(
+            format!("{} {country}", fields::network(ip))
+                .trim()
+                .to_string(),
+        ),
+    )
 }
 
 fn from_new_network(seen: &SequenceMatch<'_>, _: &Knobs) -> bool {
@@ -481,8 +497,8 @@ fn push_accepted_examples() -> Examples {
 fn weak_path() -> Rule {
     Rule {
         id: "jc.mfa.weak_path",
-        title: "{entity} authenticated without MFA over {value} for the first time, though they always use MFA",
-        description: "A user whose portal logins always used MFA succeeded for the first time over RADIUS or LDAP without MFA: those paths usually take only a password, so a stolen password goes there when the portal asks for a second factor. Users who already use those paths, or who log in to the portal without MFA anyway, are left alone.",
+        title: "{entity} authenticated without MFA over {value} from {country}, though they always use MFA",
+        description: "A user whose portal logins always used MFA succeeded for the first time over RADIUS or LDAP without MFA, from a country the user never logged in from: those paths usually take only a password, so a stolen password goes there when the portal asks for a second factor. Users who already use those paths, who start using them at the office, or who log in to the portal without MFA anyway, are left alone.",
         area: Area::MfaBypass,
         severity: Severity::Medium,
         technique: "T1556",
@@ -503,6 +519,7 @@ fn weak_path() -> Rule {
         logic: Logic::FirstSeen {
             observe: observe_login_path,
             check: Some(always_used_mfa),
+            new_entities: false,
         },
         examples: weak_path_examples,
     }
@@ -546,6 +563,18 @@ fn observe_login_path(ev: &Event, _: &Knobs) -> Option<Hit> {
 }
 
 fn always_used_mfa(seen: &FirstSeenMatch<'_>, knobs: &Knobs) -> bool {
+    // Wi-Fi and LDAP first used at the office are everyday events; the same from a country
+    // the user never logged in from is someone else holding the password.
+    let Some(country) = seen.candidate.country.as_deref() else {
+        return false;
+    };
+    if seen
+        .history
+        .iter()
+        .any(|o| o.country.as_deref() == Some(country))
+    {
+        return false;
+    }
     let with_mfa = seen
         .history
         .iter()
@@ -573,6 +602,9 @@ fn weak_path_examples() -> Examples {
     wifi_user.push(radius("jane.doe"));
     habit(&mut wifi_user, "jane.doe");
     wifi_user.push(radius("jane.doe"));
+    let mut office_wifi = Timeline::new("wp-5", DAY1);
+    habit(&mut office_wifi, "jane.doe");
+    office_wifi.push(radius("jane.doe").from(&PARIS.via("82.64.99.1")));
     let mut no_mfa_user = Timeline::new("wp-4", DAY1);
     no_mfa_user.repeat(4, "8h", |_| {
         user_login("john.doe")
@@ -587,6 +619,7 @@ fn weak_path_examples() -> Examples {
             example("first LDAP bind of an MFA user", &ldap_first),
         ],
         near_miss: vec![
+            example("a first Wi-Fi login at the office", &office_wifi),
             example("a regular Wi-Fi user", &wifi_user),
             example("a user who never uses MFA", &no_mfa_user),
         ],

@@ -18,7 +18,8 @@ use crate::state::{Observation, Role, StateKey};
 
 struct Shape {
     suppress: i64,
-    learning: TimeDelta,
+    /// `None`: entities never seen before count as well (no learning period).
+    learning: Option<TimeDelta>,
     history: i64,
     store: i64,
 }
@@ -27,8 +28,12 @@ fn shape(pass: &Pass<'_>) -> Shape {
     let active = pass.active;
     Shape {
         suppress: active.suppress(),
-        learning: TimeDelta::from_std(active.knobs.duration(knobs::LEARNING))
-            .unwrap_or(TimeDelta::days(1)),
+        learning: match active.knobs.get(knobs::LEARNING) {
+            Some(crate::knob::KnobValue::Duration(d)) => {
+                Some(TimeDelta::from_std(*d).unwrap_or(TimeDelta::days(1)))
+            }
+            _ => None,
+        },
         history: active.knobs.duration(knobs::HISTORY).as_secs().max(1) as i64,
         store: store_size(active),
     }
@@ -77,6 +82,7 @@ pub(super) fn evaluate(
     hits: &[Placed],
     merged: &Merged,
     check: Option<FirstSeenCheck>,
+    new_entities: bool,
 ) -> Vec<Alert> {
     let shape = shape(pass);
     let mut groups: BTreeMap<(String, String, i64), Vec<&Observation>> = BTreeMap::new();
@@ -94,7 +100,16 @@ pub(super) fn evaluate(
             if candidate.role != Role::Candidate || candidate.at >= pass.clocks.decide || !waiting {
                 continue;
             }
-            if is_new(merged, &org, &entity, candidate, &shape, check, pass) {
+            if is_new(
+                merged,
+                &org,
+                &entity,
+                candidate,
+                &shape,
+                check,
+                new_entities,
+                pass,
+            ) {
                 groups
                     .entry((
                         org.clone(),
@@ -158,6 +173,7 @@ fn history<'a>(
         .collect()
 }
 
+#[allow(clippy::too_many_arguments)]
 fn is_new(
     merged: &Merged,
     org: &str,
@@ -165,14 +181,27 @@ fn is_new(
     candidate: &Observation,
     shape: &Shape,
     check: Option<FirstSeenCheck>,
+    new_entities: bool,
     pass: &Pass<'_>,
 ) -> bool {
     let Some(value) = candidate.value.as_deref() else {
         return false;
     };
     let past = history(merged, org, entity, candidate, shape);
-    let learned = past.iter().any(|o| o.at <= candidate.at - shape.learning);
-    let seen = past.iter().any(|o| o.value.as_deref() == Some(value));
+    let settled = |o: &Observation| shape.learning.is_none_or(|l| o.at <= candidate.at - l);
+    let (learned, seen) = if new_entities {
+        // Any entity counts; a value is familiar only once it has been seen for a while.
+        let seen = past
+            .iter()
+            .any(|o| o.value.as_deref() == Some(value) && settled(o));
+        (true, seen)
+    } else {
+        let learned = past.iter().any(|o| settled(o));
+        (
+            learned,
+            past.iter().any(|o| o.value.as_deref() == Some(value)),
+        )
+    };
     if !learned || seen {
         return false;
     }

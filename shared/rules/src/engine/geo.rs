@@ -34,6 +34,9 @@ struct Shape {
     store: i64,
     max_speed: f64,
     min_distance: f64,
+    /// Logins in one country are only compared this far apart: address geolocation inside a
+    /// country (mobile carriers, national providers) is often hundreds of kilometres off.
+    min_distance_domestic: f64,
     /// Longest gap between two logins that could still be too fast.
     pair_reach: i64,
     return_within: i64,
@@ -49,6 +52,10 @@ fn shape(active: &Active) -> Shape {
         store: store_size(active),
         max_speed,
         min_distance: active.knobs.number(knobs::MIN_DISTANCE),
+        min_distance_domestic: match active.knobs.get(knobs::MIN_DISTANCE_DOMESTIC) {
+            Some(crate::knob::KnobValue::Number(km)) => *km,
+            _ => active.knobs.number(knobs::MIN_DISTANCE),
+        },
         pair_reach: pair_reach.clamp(3_600, 2 * 86_400),
         return_within: active.knobs.duration(knobs::RETURN_WITHIN).as_secs() as i64,
         offset: (active.knobs.duration(knobs::WINDOW_STARTS).as_secs() as i64).rem_euclid(86_400),
@@ -100,6 +107,14 @@ pub(super) fn plan(pass: &Pass<'_>, hits: &[Placed]) -> BTreeSet<StateKey> {
 
 fn km(a: &Observation, b: &Observation) -> Option<f64> {
     Some(haversine_km(a.lat?, a.lon?, b.lat?, b.lon?))
+}
+
+/// Different countries within an hour, for logins whose coordinates are unknown.
+fn country_hop(a: &Observation, b: &Observation) -> bool {
+    match (a.country.as_deref(), b.country.as_deref()) {
+        (Some(ca), Some(cb)) => ca != cb && (b.at - a.at).num_seconds().abs() <= 3_600,
+        _ => false,
+    }
 }
 
 fn hours(a: &Observation, b: &Observation) -> f64 {
@@ -175,9 +190,19 @@ fn find<'a>(logins: &[&'a Observation], shape: &Shape, j: i64) -> Option<Finding
             if (y.at - x.at).num_seconds() > shape.pair_reach {
                 break;
             }
-            let Some(distance) = km(x, y) else { continue };
-            let speed = distance / hours(x, y);
-            if distance >= shape.min_distance && speed > shape.max_speed {
+            let (distance, speed) = match km(x, y) {
+                Some(distance) => (distance, distance / hours(x, y)),
+                // Without coordinates, two countries within the hour is what can be said.
+                None if country_hop(x, y) => (f64::NAN, f64::INFINITY),
+                None => continue,
+            };
+            let domestic = x.country.is_some() && x.country == y.country;
+            let far_enough = if domestic {
+                shape.min_distance_domestic
+            } else {
+                shape.min_distance
+            };
+            if (distance.is_nan() || distance >= far_enough) && speed > shape.max_speed {
                 evidence.insert(x.id.as_str(), x);
                 evidence.insert(y.id.as_str(), y);
                 if best.is_none_or(|(s, _, _)| speed > s) {
@@ -202,11 +227,20 @@ fn find<'a>(logins: &[&'a Observation], shape: &Shape, j: i64) -> Option<Finding
     let mut details = BTreeMap::new();
     let anchor = match (best, there_and_back) {
         (Some((speed, a, b)), _) => {
-            let distance = km(a, b).unwrap_or_default();
+            let shown = |x: f64| {
+                if x.is_finite() {
+                    format!("{x:.0}")
+                } else {
+                    "?".to_string()
+                }
+            };
             details.insert("from".into(), place(a));
             details.insert("to".into(), place(b));
-            details.insert("distance_km".into(), format!("{distance:.0}"));
-            details.insert("speed_kmh".into(), format!("{speed:.0}"));
+            details.insert(
+                "distance_km".into(),
+                km(a, b).map(shown).unwrap_or_else(|| "?".into()),
+            );
+            details.insert("speed_kmh".into(), shown(speed));
             details.insert(
                 "hours".into(),
                 format!("{:.1}", (b.at - a.at).num_seconds() as f64 / 3_600.0),

@@ -68,7 +68,10 @@ use crate::state::{
 /// "A and not B" rule decides B did not come (when no watermark is given).
 pub const ABSENCE_SETTLE: Duration = Duration::from_secs(3_600);
 
-/// Most observations one threshold, sequence or geo-velocity entry keeps.
+/// Most observations one threshold, sequence or geo-velocity entry keeps. An observation is
+/// a few hundred bytes of JSON, so an entry stays well inside a DynamoDB item (400 KB):
+/// first-seen entries keep three per value for half as many values, "A and not B" entries
+/// (rule-wide, per time bucket) twice as many.
 pub const MAX_OBSERVATIONS: u32 = 256;
 
 /// What the caller knows about the completeness of the stream.
@@ -290,7 +293,7 @@ impl Engine {
         events.dedup_by(|later, earlier| later.id == earlier.id);
         let mut state = MemoryState::new();
         let mut alerts = AlertSet::default();
-        for chunk in events.chunks(1_000) {
+        for chunk in events.chunks(10_000) {
             alerts.extend(self.run(chunk, &mut state, &EvalContext::default()));
         }
         if let Some(last) = events.last() {
@@ -581,7 +584,11 @@ fn run_rule(pass: &Pass<'_>, hits: &[Placed], state: &dyn StateView) -> Evaluati
             distinct, check, ..
         } => sequence::evaluate(pass, hits, &merged, *distinct, *check),
         Logic::Absence { .. } => absence::evaluate(pass, hits, &merged),
-        Logic::FirstSeen { check, .. } => first_seen::evaluate(pass, hits, &merged, *check),
+        Logic::FirstSeen {
+            check,
+            new_entities,
+            ..
+        } => first_seen::evaluate(pass, hits, &merged, *check, *new_entities),
         Logic::GeoVelocity { .. } => geo::evaluate(pass, hits, &merged),
     };
     let decided = match &pass.active.rule.logic {
@@ -607,7 +614,7 @@ pub(crate) fn store_size(active: &Active) -> i64 {
     let day = 86_400;
     match &active.rule.logic {
         Logic::Single { .. } => suppress,
-        Logic::Threshold { .. } => suppress.max(active.secs(knobs::WINDOW)),
+        Logic::Threshold { .. } => suppress.max(threshold::longest_window(active)),
         Logic::Sequence { .. } | Logic::Absence { .. } => suppress.max(active.secs(knobs::WITHIN)),
         Logic::FirstSeen { .. } => (active.secs(knobs::HISTORY) / 2).max(day),
         Logic::GeoVelocity { .. } => suppress.max(day),
@@ -626,7 +633,7 @@ fn expiry_horizon(active: &Active) -> i64 {
     };
     let reach = match &active.rule.logic {
         Logic::Single { .. } => 0,
-        Logic::Threshold { .. } => suppress + active.secs(knobs::WINDOW),
+        Logic::Threshold { .. } => suppress + threshold::longest_window(active),
         Logic::Sequence { .. } => suppress + active.secs(knobs::WITHIN) + optional(knobs::HISTORY),
         Logic::Absence { .. } => active.secs(knobs::WITHIN) + 2 * store_size(active),
         Logic::FirstSeen { .. } => active.secs(knobs::HISTORY) + suppress,
@@ -637,8 +644,8 @@ fn expiry_horizon(active: &Active) -> i64 {
 
 fn retention(logic: &Logic) -> Retain {
     match logic {
-        Logic::FirstSeen { .. } => Retain::per_value(3, MAX_OBSERVATIONS),
-        Logic::Absence { .. } => Retain::earliest(4 * MAX_OBSERVATIONS),
+        Logic::FirstSeen { .. } => Retain::per_value(3, MAX_OBSERVATIONS / 2),
+        Logic::Absence { .. } => Retain::earliest(2 * MAX_OBSERVATIONS),
         _ => Retain::earliest(MAX_OBSERVATIONS),
     }
 }
@@ -711,6 +718,17 @@ impl Merged {
         for observations in merged.entries.values_mut() {
             retain.apply(observations);
         }
+        // Only what survives retention is worth writing: a redelivered batch whose events
+        // were already dropped by the limits then writes nothing.
+        for (key, added) in merged.added.iter_mut() {
+            let kept: HashSet<&str> = merged
+                .entries
+                .get(key)
+                .map(|o| o.iter().map(|o| o.id.as_str()).collect())
+                .unwrap_or_default();
+            added.retain(|o| kept.contains(o.id.as_str()));
+        }
+        merged.added.retain(|_, added| !added.is_empty());
         merged
     }
 

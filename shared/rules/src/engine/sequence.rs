@@ -127,7 +127,8 @@ pub(super) fn evaluate(
         let clock = pass.clocks.decide;
         let suppress = shape.suppress;
         let decide = |org: &str, entity: &str, o: &Observation| -> Option<(String, String, i64)> {
-            (o.role == Role::Then && o.at < clock).then(|| (org.to_string(), entity.to_string(), bucket(o.at, suppress)))
+            (o.role == Role::Then && o.at < clock)
+                .then(|| (org.to_string(), entity.to_string(), bucket(o.at, suppress)))
         };
         for (org, entity, k) in touched(pass, hits, &shape) {
             let key = StateKey {
@@ -186,7 +187,9 @@ pub(super) fn evaluate(
             else {
                 continue;
             };
-            if anchor.is_none() {
+            // The then-step with the longest run of first steps before it tells the story
+            // best (the attacker's own success, not the owner's login in between).
+            if anchor.is_none_or(|(_, n)| firsts.len() > n) {
                 anchor = Some((then, firsts.len()));
             }
             evidence.push(then);

@@ -6,6 +6,9 @@
 //! qualifying window can only grow as events merge in, whatever their order. A burst that
 //! crosses a bucket boundary is therefore one alert (its window starts before the boundary);
 //! it becomes two only if the part after the boundary qualifies again on its own.
+//!
+//! A rule may declare a second, slower tier (`slow_threshold` within `slow_window`, for
+//! example a password spray spread over a day); a window qualifying on either tier counts.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -13,24 +16,49 @@ use chrono::TimeDelta;
 use jcwatch_model::Alert;
 
 use super::alerts::{Draft, build};
-use super::{Merged, Pass, Placed, covering, store_size, time};
+use super::{Active, Merged, Pass, Placed, covering, store_size, time};
+use crate::knob::KnobValue;
 use crate::rule::knobs;
 use crate::state::{Observation, StateKey};
 
 struct Shape {
     suppress: i64,
+    /// The longest window of any tier.
     window: i64,
     store: i64,
-    threshold: usize,
+    /// (threshold, window in seconds), the primary tier first.
+    tiers: Vec<(usize, i64)>,
+}
+
+/// The tiers a threshold rule declares: `threshold` within `window`, and optionally
+/// `slow_threshold` within `slow_window`.
+fn tiers(active: &Active) -> Vec<(usize, i64)> {
+    let count = |v: u64| v.min(usize::MAX as u64) as usize;
+    let mut tiers = vec![(
+        count(active.knobs.count(knobs::THRESHOLD)),
+        active.knobs.duration(knobs::WINDOW).as_secs().max(1) as i64,
+    )];
+    if let (Some(KnobValue::Count(n)), Some(KnobValue::Duration(d))) = (
+        active.knobs.get(knobs::SLOW_THRESHOLD),
+        active.knobs.get(knobs::SLOW_WINDOW),
+    ) {
+        tiers.push((count(*n), d.as_secs().max(1) as i64));
+    }
+    tiers
+}
+
+/// The longest window of a threshold rule, in seconds.
+pub(super) fn longest_window(active: &Active) -> i64 {
+    tiers(active).iter().map(|(_, w)| *w).max().unwrap_or(1)
 }
 
 fn shape(pass: &Pass<'_>) -> Shape {
     let active = pass.active;
     Shape {
         suppress: active.suppress(),
-        window: active.knobs.duration(knobs::WINDOW).as_secs().max(1) as i64,
+        window: longest_window(active),
         store: store_size(active),
-        threshold: active.knobs.count(knobs::THRESHOLD).min(usize::MAX as u64) as usize,
+        tiers: tiers(active),
     }
 }
 
@@ -90,7 +118,7 @@ pub(super) fn evaluate(
             continue;
         }
         let mut details = BTreeMap::new();
-        details.insert("threshold".into(), shape.threshold.to_string());
+        details.insert("threshold".into(), found.threshold.to_string());
         if distinct {
             let mut values: Vec<&str> = found.evidence.iter().flat_map(|o| counted(o)).collect();
             values.sort();
@@ -125,6 +153,8 @@ struct Found<'a> {
     evidence: Vec<&'a Observation>,
     /// The event that first reached the threshold.
     anchor: &'a Observation,
+    /// The threshold of the tier that qualified first.
+    threshold: usize,
 }
 
 /// The values an observation counts for in a distinct threshold.
@@ -136,17 +166,58 @@ fn counted(o: &Observation) -> Vec<&str> {
     }
 }
 
-/// Every observation inside a qualifying window that starts in bucket `j`.
+/// Every observation inside a window qualifying on any tier that starts in bucket `j`.
 fn qualifying<'a>(
     observations: &[&'a Observation],
     shape: &Shape,
     j: i64,
     distinct: bool,
 ) -> Option<Found<'a>> {
+    let mut in_evidence = vec![false; observations.len()];
+    let mut anchor = None;
+    for &(threshold, window) in &shape.tiers {
+        let found = tier(
+            observations,
+            shape,
+            j,
+            distinct,
+            threshold,
+            window,
+            &mut in_evidence,
+        );
+        if anchor.is_none()
+            && let Some(a) = found
+        {
+            anchor = Some((a, threshold));
+        }
+    }
+    let (anchor, threshold) = anchor?;
+    let evidence = observations
+        .iter()
+        .zip(in_evidence)
+        .filter_map(|(o, keep)| keep.then_some(*o))
+        .collect();
+    Some(Found {
+        evidence,
+        anchor,
+        threshold,
+    })
+}
+
+/// Marks the windows of one tier that start in bucket `j` and reach its threshold; returns the
+/// event at which the first of them reached it.
+fn tier<'a>(
+    observations: &[&'a Observation],
+    shape: &Shape,
+    j: i64,
+    distinct: bool,
+    threshold: usize,
+    window: i64,
+    in_evidence: &mut [bool],
+) -> Option<&'a Observation> {
     let start_from = time(j);
     let start_before = time(j + shape.suppress);
-    let window = TimeDelta::seconds(shape.window);
-    let mut in_evidence = vec![false; observations.len()];
+    let window = TimeDelta::seconds(window);
     let mut anchor = None;
     let mut counts: HashMap<&str, usize> = HashMap::new();
     let mut end = 0;
@@ -163,14 +234,10 @@ fn qualifying<'a>(
             end += 1;
         }
         let size = if distinct { counts.len() } else { end - i };
-        if start.at >= start_from && size >= shape.threshold {
+        if start.at >= start_from && size >= threshold {
             in_evidence[i..end].iter_mut().for_each(|f| *f = true);
             if anchor.is_none() {
-                anchor = Some(nth_reaching(
-                    &observations[i..end],
-                    shape.threshold,
-                    distinct,
-                ));
+                anchor = Some(nth_reaching(&observations[i..end], threshold, distinct));
             }
         }
         for v in counted(start) {
@@ -182,14 +249,7 @@ fn qualifying<'a>(
             }
         }
     }
-
-    let anchor = anchor?;
-    let evidence = observations
-        .iter()
-        .zip(in_evidence)
-        .filter_map(|(o, keep)| keep.then_some(*o))
-        .collect();
-    Some(Found { evidence, anchor })
+    anchor
 }
 
 /// The observation at which a window reached the threshold.

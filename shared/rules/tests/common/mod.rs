@@ -32,7 +32,11 @@ pub fn mixed_stream() -> Vec<Event> {
                     .from(&ASHBURN_DC)
                     .ua(&GO_CLIENT)
                     .on_user(USERS[i % USERS.len()])
-                    .change("title", Some(json!("Engineer")), json!(format!("Engineer {day}"))),
+                    .change(
+                        "title",
+                        Some(json!("Engineer")),
+                        json!(format!("Engineer {day}")),
+                    ),
             );
         }
         if day == 2 {
@@ -50,12 +54,27 @@ pub fn mixed_stream() -> Vec<Event> {
 }
 
 fn attacks_day_three(t: &mut Timeline) {
-    t.wait("5m").repeat(12, "15s", |_| user_login_failed("ben").from(&HANOI).ua(&CURL));
-    t.wait("20s").push(user_login("ben").from(&HANOI).ua(&CURL).mfa(false));
-    t.wait("10m").repeat(12, "20s", |i| user_login_failed(USERS[i % USERS.len()]).from(&LAGOS.via("105.112.66.99")).ua(&PYTHON_REQUESTS).set("initiated_by.username", json!(format!("staff{i}"))));
-    t.wait("1m").push(user_login("staff3").from(&LAGOS.via("105.112.66.99")).ua(&PYTHON_REQUESTS).mfa(false));
-    t.wait("30m").push(sso("cleo", "Slack").from(&NEW_YORK).ua(&FIREFOX_WINDOWS));
-    t.wait("40m").push(sso("dan", "Salesforce").from(&SAO_PAULO).ua(&EDGE_WINDOWS));
+    t.wait("5m").repeat(12, "15s", |_| {
+        user_login_failed("ben").from(&HANOI).ua(&CURL)
+    });
+    t.wait("20s")
+        .push(user_login("ben").from(&HANOI).ua(&CURL).mfa(false));
+    t.wait("10m").repeat(12, "20s", |i| {
+        user_login_failed(USERS[i % USERS.len()])
+            .from(&LAGOS.via("105.112.66.99"))
+            .ua(&PYTHON_REQUESTS)
+            .set("initiated_by.username", json!(format!("staff{i}")))
+    });
+    t.wait("1m").push(
+        user_login("staff3")
+            .from(&LAGOS.via("105.112.66.99"))
+            .ua(&PYTHON_REQUESTS)
+            .mfa(false),
+    );
+    t.wait("30m")
+        .push(sso("cleo", "Slack").from(&NEW_YORK).ua(&FIREFOX_WINDOWS));
+    t.wait("40m")
+        .push(sso("dan", "Salesforce").from(&SAO_PAULO).ua(&EDGE_WINDOWS));
     t.wait("5m").push(
         admin_change("user_update", "hr.sync@corp.example")
             .api_key()
@@ -70,14 +89,44 @@ fn attacks_day_four(t: &mut Timeline) {
     t.wait("5m").push(
         admin_change("user_update", "it.admin@corp.example")
             .on_user("finn")
-            .change("enable_user_portal_multifactor", Some(json!(true)), json!(false)),
+            .change(
+                "enable_user_portal_multifactor",
+                Some(json!(true)),
+                json!(false),
+            ),
     );
-    t.wait("30m").push(user_login("finn").from(&SINGAPORE).ua(&EDGE_WINDOWS).mfa(false));
-    t.wait("5m").push(Ev::new("totp_delete_enrollment", "directory").by_admin("it.admin@corp.example").on_user("gus").from(&PARIS).ok(true));
-    t.wait("40m").push(Ev::new("totp_finish_enrollment", "directory").by_user("gus").on_user("gus").from(&PARIS).ok(true));
-    t.wait("5m").repeat(4, "1m", |_| push_login("hana", false).from(&TOKYO));
+    t.wait("30m").push(
+        user_login("finn")
+            .from(&SINGAPORE)
+            .ua(&EDGE_WINDOWS)
+            .mfa(false),
+    );
+    t.wait("5m").push(
+        Ev::new("totp_delete_enrollment", "directory")
+            .by_admin("it.admin@corp.example")
+            .on_user("gus")
+            .from(&PARIS)
+            .ok(true),
+    );
+    t.wait("40m").push(
+        Ev::new("totp_finish_enrollment", "directory")
+            .by_user("gus")
+            .on_user("gus")
+            .from(&PARIS)
+            .ok(true),
+    );
+    t.wait("5m")
+        .repeat(4, "1m", |_| push_login("hana", false).from(&TOKYO));
     t.wait("1m").push(push_login("hana", true).from(&TOKYO));
-    t.wait("10m").repeat(4, "2m", |i| Ev::new("user_lockout", "directory").by_user(USERS[i]).on_user(USERS[i]).from(&PARIS).ok(true));
-    t.wait("5m").push(admin_change("admin_create", "it.admin@corp.example").on_admin("ghost@corp.example"));
-    t.wait("30m").push(admin_change("admin_delete", "it.admin@corp.example").on_admin("ghost@corp.example"));
+    t.wait("10m").repeat(4, "2m", |i| {
+        Ev::new("user_lockout", "directory")
+            .by_user(USERS[i])
+            .on_user(USERS[i])
+            .from(&PARIS)
+            .ok(true)
+    });
+    t.wait("5m")
+        .push(admin_change("admin_create", "it.admin@corp.example").on_admin("ghost@corp.example"));
+    t.wait("30m")
+        .push(admin_change("admin_delete", "it.admin@corp.example").on_admin("ghost@corp.example"));
 }

@@ -31,7 +31,14 @@ impl Rng {
 pub const ADMIN: &str = "it.admin@corp.example";
 pub const HELPDESK: &str = "helpdesk@corp.example";
 pub const HR_SYNC: &str = "hr.sync@corp.example";
-pub const APPS: &[&str] = &["Slack", "Google Workspace", "Salesforce", "Zoom", "Jira", "GitHub"];
+pub const APPS: &[&str] = &[
+    "Slack",
+    "Google Workspace",
+    "Salesforce",
+    "Zoom",
+    "Jira",
+    "GitHub",
+];
 
 /// The office's shared address.
 pub const OFFICE: Place = PARIS;
@@ -46,17 +53,22 @@ pub struct Person {
 }
 
 const FIRST: &[&str] = &[
-    "ana", "ben", "cleo", "dan", "eva", "finn", "gus", "hana", "ivan", "jade", "kai", "lina", "max",
-    "nina", "omar", "pia", "quinn", "rosa", "sam", "tara", "ugo", "vera", "will", "xena", "yann",
-    "zoe", "adam", "bea", "carl", "dora", "eli", "faye", "gabe", "hugo", "iris", "joel", "kira",
-    "leo", "mona", "nils",
+    "ana", "ben", "cleo", "dan", "eva", "finn", "gus", "hana", "ivan", "jade", "kai", "lina",
+    "max", "nina", "omar", "pia", "quinn", "rosa", "sam", "tara", "ugo", "vera", "will", "xena",
+    "yann", "zoe", "adam", "bea", "carl", "dora", "eli", "faye", "gabe", "hugo", "iris", "joel",
+    "kira", "leo", "mona", "nils",
 ];
 const LAST: &[&str] = &["martin", "bernard", "dubois", "moreau", "laurent"];
 
 fn home_ip(i: usize) -> &'static str {
     // Residential addresses, each person on their own line, spread over a few providers.
     let providers = ["82.65", "90.14", "86.246", "78.192"];
-    let text = format!("{}.{}.{}", providers[i % providers.len()], 10 + i, 20 + (i * 7) % 200);
+    let text = format!(
+        "{}.{}.{}",
+        providers[i % providers.len()],
+        10 + i,
+        20 + (i * 7) % 200
+    );
     Box::leak(text.into_boxed_str())
 }
 
@@ -89,7 +101,11 @@ pub const FORGETFUL: usize = 11;
 pub const NEW_HIRE: &str = "noe.petit";
 
 fn login(p: &Person, from: &Place, ua: &Ua) -> Ev {
-    let ev = if p.push { push_login(&p.name, true) } else { user_login(&p.name) };
+    let ev = if p.push {
+        push_login(&p.name, true)
+    } else {
+        user_login(&p.name)
+    };
     ev.from(from).ua(ua)
 }
 
@@ -121,35 +137,85 @@ pub fn ordinary_week(seed: u64) -> Vec<Event> {
             // Morning login, sometimes after a typo or two; one person forgets their password.
             if i == FORGETFUL && day == 1 {
                 for k in 0..6 {
-                    events.push((t + TimeDelta::seconds(20 * k), user_login_failed(&p.name).from(&place).ua(&p.device)));
+                    events.push((
+                        t + TimeDelta::seconds(20 * k),
+                        user_login_failed(&p.name).from(&place).ua(&p.device),
+                    ));
                 }
-                events.push((t + TimeDelta::minutes(3), Ev::new("user_lockout", "directory").by_user(&p.name).on_user(&p.name).from(&place).ok(true)));
-                events.push((t + TimeDelta::minutes(9), Ev::new("user_password_reset_request", "directory").by_user(&p.name).on_user(&p.name).from(&place).ok(true)));
-                events.push((t + TimeDelta::minutes(14), Ev::new("user_password_change", "directory").by_user(&p.name).on_user(&p.name).from(&place).ua(&p.device).ok(true)));
+                events.push((
+                    t + TimeDelta::minutes(3),
+                    Ev::new("user_lockout", "directory")
+                        .by_user(&p.name)
+                        .on_user(&p.name)
+                        .from(&place)
+                        .ok(true),
+                ));
+                events.push((
+                    t + TimeDelta::minutes(9),
+                    Ev::new("user_password_reset_request", "directory")
+                        .by_user(&p.name)
+                        .on_user(&p.name)
+                        .from(&place)
+                        .ok(true),
+                ));
+                events.push((
+                    t + TimeDelta::minutes(14),
+                    Ev::new("user_password_change", "directory")
+                        .by_user(&p.name)
+                        .on_user(&p.name)
+                        .from(&place)
+                        .ua(&p.device)
+                        .ok(true),
+                ));
                 t += TimeDelta::minutes(15);
             } else if rng.chance(12) {
                 let typos = 1 + rng.below(2) as i64;
                 for k in 0..typos {
-                    events.push((t + TimeDelta::seconds(15 * k), user_login_failed(&p.name).from(&place).ua(&p.device)));
+                    events.push((
+                        t + TimeDelta::seconds(15 * k),
+                        user_login_failed(&p.name).from(&place).ua(&p.device),
+                    ));
                 }
                 t += TimeDelta::seconds(15 * typos + 10);
             }
             if p.push && rng.chance(6) {
-                events.push((t, push_login(&p.name, false).from(&place).ua(&p.device).error("push timed out")));
+                events.push((
+                    t,
+                    push_login(&p.name, false)
+                        .from(&place)
+                        .ua(&p.device)
+                        .error("push timed out"),
+                ));
                 t += TimeDelta::seconds(50);
             }
             events.push((t, login(p, &place, &p.device)));
 
             // SSO through the day, with the odd MFA step and unassigned application.
-            let apps = if i == TRAVELLER && day == 4 { 1 } else { 2 + rng.below(4) };
+            let apps = if i == TRAVELLER && day == 4 {
+                1
+            } else {
+                2 + rng.below(4)
+            };
             for _ in 0..apps {
                 t += TimeDelta::minutes(20 + rng.below(120) as i64);
                 let app = APPS[rng.below(APPS.len() as u64) as usize];
                 if rng.chance(8) {
-                    events.push((t - TimeDelta::seconds(30), sso(&p.name, app).from(&place).ua(&p.device).set("sso_token_success", json!(false)).error("")));
+                    events.push((
+                        t - TimeDelta::seconds(30),
+                        sso(&p.name, app)
+                            .from(&place)
+                            .ua(&p.device)
+                            .set("sso_token_success", json!(false))
+                            .error(""),
+                    ));
                 }
                 if rng.chance(4) {
-                    events.push((t - TimeDelta::seconds(90), sso_failed(&p.name, "GitHub", "not authorized").from(&place).ua(&p.device)));
+                    events.push((
+                        t - TimeDelta::seconds(90),
+                        sso_failed(&p.name, "GitHub", "not authorized")
+                            .from(&place)
+                            .ua(&p.device),
+                    ));
                 }
                 events.push((t, sso(&p.name, app).from(&place).ua(&p.device)));
             }
@@ -159,12 +225,24 @@ pub fn ordinary_week(seed: u64) -> Vec<Event> {
                 events.push((start - TimeDelta::minutes(5), radius(&p.name).from(&OFFICE)));
             }
             if p.phone && rng.chance(60) {
-                let mobile = place.via(if place.country == "US" { "174.205.9.14" } else { "176.144.30.77" });
-                events.push((t + TimeDelta::minutes(40), sso(&p.name, "Slack").from(&mobile).ua(&SAFARI_IPHONE)));
+                let mobile = place.via(if place.country == "US" {
+                    "174.205.9.14"
+                } else {
+                    "176.144.30.77"
+                });
+                events.push((
+                    t + TimeDelta::minutes(40),
+                    sso(&p.name, "Slack").from(&mobile).ua(&SAFARI_IPHONE),
+                ));
             }
             if rng.chance(30) {
                 let host = format!("{}-LAPTOP", p.name.to_uppercase());
-                events.push((start - TimeDelta::minutes(2), device_login(&p.name, &host).set("client_ip", json!("10.0.8.21")).without("geoip")));
+                events.push((
+                    start - TimeDelta::minutes(2),
+                    device_login(&p.name, &host)
+                        .set("client_ip", json!("10.0.8.21"))
+                        .without("geoip"),
+                ));
             }
         }
 
@@ -194,61 +272,153 @@ pub fn ordinary_week(seed: u64) -> Vec<Event> {
 
         // A new hire on Tuesday: created, activated, first logins from Wednesday.
         if day == 1 {
-            events.push((at(10, 0), admin_change("user_create", HELPDESK).from(&OFFICE).on_user(NEW_HIRE)
-                .change("enable_user_portal_multifactor", None, json!(true)).change("state", None, json!("STAGED"))));
-            events.push((at(10, 5), admin_change("user_update", HELPDESK).from(&OFFICE).on_user(NEW_HIRE).change("state", Some(json!("STAGED")), json!("ACTIVATED"))));
+            events.push((
+                at(10, 0),
+                admin_change("user_create", HELPDESK)
+                    .from(&OFFICE)
+                    .on_user(NEW_HIRE)
+                    .change("enable_user_portal_multifactor", None, json!(true))
+                    .change("state", None, json!("STAGED")),
+            ));
+            events.push((
+                at(10, 5),
+                admin_change("user_update", HELPDESK)
+                    .from(&OFFICE)
+                    .on_user(NEW_HIRE)
+                    .change("state", Some(json!("STAGED")), json!("ACTIVATED")),
+            ));
         }
         if day >= 2 {
-            let hire = Person { name: NEW_HIRE.into(), home: LYON.via("90.12.40.99"), device: CHROME_MAC, phone: false, push: false, wifi: false };
+            let hire = Person {
+                name: NEW_HIRE.into(),
+                home: LYON.via("90.12.40.99"),
+                device: CHROME_MAC,
+                phone: false,
+                push: false,
+                wifi: false,
+            };
             let t0 = at(8, rng.below(60) as i64);
             if day == 2 {
-                events.push((t0 - TimeDelta::minutes(10), Ev::new("totp_finish_enrollment", "directory").by_user(NEW_HIRE).on_user(NEW_HIRE).from(&hire.home).ua(&hire.device).ok(true)));
+                events.push((
+                    t0 - TimeDelta::minutes(10),
+                    Ev::new("totp_finish_enrollment", "directory")
+                        .by_user(NEW_HIRE)
+                        .on_user(NEW_HIRE)
+                        .from(&hire.home)
+                        .ua(&hire.device)
+                        .ok(true),
+                ));
             }
             events.push((t0, login(&hire, &hire.home, &hire.device)));
-            events.push((t0 + TimeDelta::minutes(30), sso(NEW_HIRE, "Slack").from(&hire.home).ua(&hire.device)));
+            events.push((
+                t0 + TimeDelta::minutes(30),
+                sso(NEW_HIRE, "Slack").from(&hire.home).ua(&hire.device),
+            ));
         }
 
         // A lost phone on Thursday: TOTP reset by the help desk, the user re-enrolls.
         if day == 3 {
             let p = &people[14];
-            events.push((at(11, 0), admin_change("totp_delete_enrollment", HELPDESK).from(&OFFICE).on_user(&p.name)));
-            events.push((at(11, 40), Ev::new("totp_finish_enrollment", "directory").by_user(&p.name).on_user(&p.name).from(&p.home).ua(&p.device).ok(true)));
+            events.push((
+                at(11, 0),
+                admin_change("totp_delete_enrollment", HELPDESK)
+                    .from(&OFFICE)
+                    .on_user(&p.name),
+            ));
+            events.push((
+                at(11, 40),
+                Ev::new("totp_finish_enrollment", "directory")
+                    .by_user(&p.name)
+                    .on_user(&p.name)
+                    .from(&p.home)
+                    .ua(&p.device)
+                    .ok(true),
+            ));
         }
 
         // The HR system syncs every night through an API key, from its cloud address.
         let hr_ip = ASHBURN_DC.via(["54.210.77.14", "54.210.77.15"][day as usize % 2]);
         for k in 0..(120 + rng.below(60) as i64) {
             let who = &people[(k as usize * 7 + day as usize) % 40].name;
-            let field = ["department", "jobTitle", "manager", "costCenter", "employeeIdentifier"][k as usize % 5];
-            events.push((at(2, 0) + TimeDelta::seconds(3 * k), admin_change("user_update", HR_SYNC).api_key().from(&hr_ip).ua(&GO_CLIENT).on_user(who)
-                .change(field, Some(json!(format!("old-{k}"))), json!(format!("new-{k}-{day}")))));
+            let field = [
+                "department",
+                "jobTitle",
+                "manager",
+                "costCenter",
+                "employeeIdentifier",
+            ][k as usize % 5];
+            events.push((
+                at(2, 0) + TimeDelta::seconds(3 * k),
+                admin_change("user_update", HR_SYNC)
+                    .api_key()
+                    .from(&hr_ip)
+                    .ua(&GO_CLIENT)
+                    .on_user(who)
+                    .change(
+                        field,
+                        Some(json!(format!("old-{k}"))),
+                        json!(format!("new-{k}-{day}")),
+                    ),
+            ));
         }
         if day == 0 || day == 3 {
             for k in 0..4 {
                 let who = format!("contractor{}{k}", day);
-                events.push((at(2, 30) + TimeDelta::seconds(5 * k), admin_change("user_create", HR_SYNC).api_key().from(&hr_ip).ua(&GO_CLIENT).on_user(&who).change("state", None, json!("STAGED"))));
+                events.push((
+                    at(2, 30) + TimeDelta::seconds(5 * k),
+                    admin_change("user_create", HR_SYNC)
+                        .api_key()
+                        .from(&hr_ip)
+                        .ua(&GO_CLIENT)
+                        .on_user(&who)
+                        .change("state", None, json!("STAGED")),
+                ));
             }
         }
         if day == 4 {
             // Leavers: the HR system suspends three accounts.
             for k in 0..3 {
                 let who = &people[30 + k].name;
-                events.push((at(2, 40) + TimeDelta::seconds(5 * k as i64), admin_change("user_update", HR_SYNC).api_key().from(&hr_ip).ua(&GO_CLIENT).on_user(who)
-                    .change("suspended", Some(json!(false)), json!(true)).change("state", Some(json!("ACTIVATED")), json!("SUSPENDED"))));
+                events.push((
+                    at(2, 40) + TimeDelta::seconds(5 * k as i64),
+                    admin_change("user_update", HR_SYNC)
+                        .api_key()
+                        .from(&hr_ip)
+                        .ua(&GO_CLIENT)
+                        .on_user(who)
+                        .change("suspended", Some(json!(false)), json!(true))
+                        .change("state", Some(json!("ACTIVATED")), json!("SUSPENDED")),
+                ));
             }
         }
 
         // SCIM provisioning from the identity provider's rotating cloud addresses.
         for k in 0..20i64 {
-            let ip = ["3.120.45.201", "18.196.12.9", "52.28.77.130", "35.157.4.66"][(k as usize + day as usize) % 4];
+            let ip = ["3.120.45.201", "18.196.12.9", "52.28.77.130", "35.157.4.66"]
+                [(k as usize + day as usize) % 4];
             let who = &people[(k as usize * 3 + 1) % 40].name;
-            events.push((at(6, 0) + TimeDelta::minutes(k), admin_change("user_update", "okta.scim@corp.example").source("scim").api_key()
-                .from(&FRANKFURT_DC.via(ip)).ua(&GO_CLIENT).on_user(who).change("phoneNumbers", Some(json!([])), json!([{"type": "work", "value": format!("+33 1 00 00 {k:02}")}]))));
+            events.push((
+                at(6, 0) + TimeDelta::minutes(k),
+                admin_change("user_update", "okta.scim@corp.example")
+                    .source("scim")
+                    .api_key()
+                    .from(&FRANKFURT_DC.via(ip))
+                    .ua(&GO_CLIENT)
+                    .on_user(who)
+                    .change(
+                        "phoneNumbers",
+                        Some(json!([])),
+                        json!([{"type": "work", "value": format!("+33 1 00 00 {k:02}")}]),
+                    ),
+            ));
         }
 
         // An application server binds to LDAP with its service account every hour.
         for h in 0..24 {
-            events.push((at(h, 15), ldap_bind("svc.wiki").from(&ASHBURN_DC.via("54.210.80.3"))));
+            events.push((
+                at(h, 15),
+                ldap_bind("svc.wiki").from(&ASHBURN_DC.via("54.210.80.3")),
+            ));
         }
     }
 
