@@ -229,9 +229,18 @@ mod tests {
         let text = table(&[enriched, alert("b", 20, "bob")]);
 
         let lines: Vec<&str> = text.lines().collect();
-        assert!(lines[2].starts_with("    └ Jane Doe (Senior Accountant"), "{text}");
-        assert!(lines[2].contains("Finance) · private network address"), "{text}");
-        assert!(lines[3].contains("around it: 3 events: 3 failed logins"), "{text}");
+        assert!(
+            lines[2].starts_with("    └ Jane Doe (Senior Accountant"),
+            "{text}"
+        );
+        assert!(
+            lines[2].contains("Finance) · private network address"),
+            "{text}"
+        );
+        assert!(
+            lines[3].contains("around it: 3 events: 3 failed logins"),
+            "{text}"
+        );
         assert!(lines[4].contains("bob"), "{text}");
         assert!(!text.contains('\u{1b}'));
     }

@@ -111,8 +111,13 @@ enum CachedPerson {
 /// How one person's look-up ended in this batch.
 #[derive(Debug, Clone)]
 enum Outcome {
-    Found { profile: Box<Profile>, cached: bool },
-    Missing { cached: bool },
+    Found {
+        profile: Box<Profile>,
+        cached: bool,
+    },
+    Missing {
+        cached: bool,
+    },
     Failed(String),
     TimedOut,
     /// Not looked up; the reason is noted on the alert when it is worth a note.
