@@ -7,7 +7,13 @@
 //! batch sink. The day is replayed in two polls: one in the middle of the intrusion, then,
 //! after two events have arrived late, one at the end of the day. It prints the alerts and
 //! shows every DUET notification as the email and the Slack message would read.
+//!
+//! The simulator also serves the company's directory, and the detect use case enriches every
+//! alert: who the person is (job title, department, manager, groups, MFA), what the source
+//! address is (from the address lists a company like this would configure), and what else
+//! the person did around it.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -19,15 +25,19 @@ use clap::{Args, ValueEnum};
 use jcwatch_core::poll::{OrgOutcome, PollPorts, PollRun, PollSettings, Poller, StopSignal};
 use jcwatch_core::ports::{Clock, Notification, Notifier, NotifyError};
 use jcwatch_detection::config::Config;
+use jcwatch_detection::enrich::settings::AddressListConfig;
 use jcwatch_detection::memory::RecordingNotifier;
 use jcwatch_detection::present;
 use jcwatch_detection::sink::DetectSink;
 use jcwatch_detection::{AlertQuery, AlertStore};
 use jcwatch_dirinsights::{Client, ClientConfig, Credential, Secret};
-use jcwatch_local::{Db, SqliteAlertStore, SqliteCursorStore, SqliteStateStore};
+use jcwatch_local::{
+    Db, SqliteAlertStore, SqliteCursorStore, SqliteEnrichmentCache, SqliteStateStore,
+};
 use jcwatch_model::{Alert, Route};
-use jcwatch_simulator::Simulator;
+use jcwatch_simulator::scenario::{Company, attack_network, key_network};
 use jcwatch_simulator::scenario::{Corpus, Scenario, ScoredAlert};
+use jcwatch_simulator::{Directory, Simulator};
 use serde_json::Value;
 
 use crate::error::CliError;
@@ -88,10 +98,11 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, CliError> {
         .api_key(DEMO_API_KEY, org.clone())
         .seed(args.seed)
         .events(org.clone(), script.initial.clone())
+        .directory(org.clone(), Directory::from_company(scenario.company()))
         .start()
         .await
         .map_err(|e| CliError::Failed(format!("cannot start the simulator: {e}")))?;
-    let pipeline = Pipeline::build(sim.base_url(), settings)?;
+    let pipeline = Pipeline::build(sim.base_url(), settings, scenario.company()).await?;
 
     pipeline.clock.set(script.first_poll);
     let first = pipeline.poll().await?;
@@ -220,17 +231,33 @@ struct Pipeline {
 }
 
 impl Pipeline {
-    fn build(base_url: &str, settings: PollSettings) -> Result<Pipeline, CliError> {
+    async fn build(
+        base_url: &str,
+        settings: PollSettings,
+        company: &Company,
+    ) -> Result<Pipeline, CliError> {
         let state_dir =
             tempfile::tempdir().map_err(failed("cannot make a temporary state directory"))?;
         let db = Db::open_in(state_dir.path()).map_err(failed("cannot open the state database"))?;
         let cursors = SqliteCursorStore::new(db.clone()).map_err(failed("cursor store"))?;
         let alerts = Arc::new(SqliteAlertStore::new(db.clone()).map_err(failed("alert store"))?);
+        let cache = SqliteEnrichmentCache::new(db.clone()).map_err(failed("enrichment cache"))?;
         let state = SqliteStateStore::new(db).map_err(failed("rule-state store"))?;
 
-        let config = Config::default();
+        let mut config = Config {
+            addresses: demo_address_lists(company),
+            ..Config::default()
+        };
+        let lists = crate::enrichment::prepare(&mut config).await?;
         let engine = jcwatch_detection::engine::build(&config)
             .map_err(|e| CliError::Failed(format!("the rule catalogue does not load: {e}")))?;
+        let mut client =
+            ClientConfig::new(Credential::ApiKey(Secret::new(DEMO_API_KEY.to_owned())));
+        client.base_url = Some(base_url.to_owned());
+        // Alerts name who each person is (the simulator serves the company's directory) and
+        // what each address is (the lists below).
+        let enricher =
+            crate::enrichment::enricher(&config, &lists, Arc::new(cache), Some(&client))?;
         let clock = Arc::new(ReplayClock(Mutex::new(Utc::now())));
         let notifier = Arc::new(RecordingNotifier::new());
         let sink = DetectSink::new(
@@ -240,11 +267,9 @@ impl Pipeline {
             notifier.clone(),
             clock.clone(),
             config.notify.clone(),
-        );
+        )
+        .with_enricher(enricher);
 
-        let mut client =
-            ClientConfig::new(Credential::ApiKey(Secret::new(DEMO_API_KEY.to_owned())));
-        client.base_url = Some(base_url.to_owned());
         let client = Client::new(client).map_err(failed("the Directory Insights client"))?;
         let ops = Arc::new(OpsNotices::default());
         let poller = Poller::new(
@@ -298,6 +323,69 @@ impl Pipeline {
         alerts.sort_by(|a, b| (a.first_seen, &a.alert_id).cmp(&(b.first_seen, &b.alert_id)));
         Ok(alerts)
     }
+}
+
+/// The address lists a company like this one would configure: its offices, the phone
+/// network its salespeople use, its integrations and build server, and the hosting ranges
+/// nobody at the company works from.
+fn demo_address_lists(company: &Company) -> BTreeMap<String, AddressListConfig> {
+    let list = |nature: &str, label: &str, cidrs: Vec<String>| AddressListConfig {
+        nature: nature.to_owned(),
+        label: Some(label.to_owned()),
+        cidrs,
+        file: None,
+        allow_in: Vec::new(),
+        raise_severity: false,
+    };
+    let slash24 = |ip: &str| {
+        let mut octets: Vec<&str> = ip.split('.').collect();
+        octets.truncate(3);
+        format!("{}.0/24", octets.join("."))
+    };
+    BTreeMap::from([
+        (
+            "offices".to_owned(),
+            list(
+                "corporate",
+                "Larkfield office",
+                vec![
+                    company.london_office.ip.clone(),
+                    company.manchester_office.ip.clone(),
+                ],
+            ),
+        ),
+        (
+            "mobile".to_owned(),
+            list("other", "mobile network", vec![slash24(&company.mobile.ip)]),
+        ),
+        (
+            "integrations".to_owned(),
+            list(
+                "automation",
+                "HR and payroll integrations",
+                vec![
+                    company.hr_sync.network.ip.clone(),
+                    company.scim.network.ip.clone(),
+                ],
+            ),
+        ),
+        (
+            "build".to_owned(),
+            list(
+                "automation",
+                "build server",
+                vec![company.build_server.ip.clone()],
+            ),
+        ),
+        (
+            "hosting".to_owned(),
+            list(
+                "cloud",
+                "VPS hosting provider",
+                vec![slash24(&key_network().ip), slash24(&attack_network().ip)],
+            ),
+        ),
+    ])
 }
 
 /// Maps a setup error to a failure that says which part failed.

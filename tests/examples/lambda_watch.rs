@@ -22,6 +22,7 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 use chrono::{DurationRound, Utc};
 use jcwatch_aws::alerts::{DynamoAlertStore, create_alerts_table};
+use jcwatch_aws::create_cache_table;
 use jcwatch_aws::state::create_state_table;
 use jcwatch_detection::{AlertQuery, AlertStore};
 use jcwatch_simulator::Simulator;
@@ -109,6 +110,9 @@ async fn run(event_file: &Path) -> Result<()> {
     create_alerts_table(&moto.dynamodb(), &alerts_table).await?;
     let state_table = jcwatch_tests::moto::unique_name("e2e-state");
     create_state_table(&moto.dynamodb(), &state_table).await?;
+    // The detect function enriches with the same JumpCloud credential, and then needs its cache.
+    let cache_table = jcwatch_tests::moto::unique_name("e2e-cache");
+    create_cache_table(&moto.dynamodb(), &cache_table).await?;
     let topic = moto.create_topic("e2e-alerts").await;
     let queue = moto.subscribe_queue(&topic).await;
 
@@ -141,6 +145,7 @@ async fn run(event_file: &Path) -> Result<()> {
         ("TOPIC_ARN", topic),
         ("ALERTS_TABLE", alerts_table.clone()),
         ("STATE_TABLE", state_table),
+        ("CACHE_TABLE", cache_table),
         ("RUST_LOG", "info".to_string()),
     ];
     let mut watch = Watch::start(&root, port, &env)?;

@@ -398,6 +398,7 @@ async fn more_people_than_the_limit_are_named_without_look_ups() {
         .await;
 
     assert_eq!((report.people, report.lookups, report.skipped), (1, 1, 1));
+    assert_eq!(report.activity_queries, 1);
     let skipped = alerts[1].enrichment.as_ref().unwrap();
     assert_eq!(skipped.people[0].lookup, LookupOutcome::Skipped);
     assert!(

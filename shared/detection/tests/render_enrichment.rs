@@ -187,7 +187,7 @@ fn an_administrator_without_mfa_is_marked_in_both_channels() {
 
     for text in [notification.text.clone(), description(&notification.chat)] {
         assert!(
-            text.contains("JumpCloud administrator (Administrator with Billing)"),
+            text.contains("JumpCloud admin role Administrator with Billing"),
             "{text}"
         );
         assert!(text.contains("MFA not configured"), "{text}");

@@ -257,7 +257,7 @@ impl Profile {
         warnings
     }
 
-    /// `Jane Doe (Senior Accountant, Finance; groups Finance, VPN users; administrator)`.
+    /// `Jane Doe (Senior Accountant, Finance; groups Finance, VPN users; admin role Manager)`.
     pub fn describe(&self) -> String {
         let mut details = Vec::new();
         if let Some(position) = self.position() {
@@ -268,7 +268,7 @@ impl Profile {
         }
         if self.is_admin() {
             details.push(match self.admin.as_ref().and_then(|a| a.role.as_deref()) {
-                Some(role) => format!("administrator, {role}"),
+                Some(role) => format!("admin role {role}"),
                 None => "administrator".to_string(),
             });
         }
@@ -583,7 +583,7 @@ mod tests {
         let text = profile.describe();
 
         assert!(
-            text.contains("administrator, Administrator with Billing"),
+            text.contains("admin role Administrator with Billing"),
             "{text}"
         );
         assert!(text.contains("no MFA"), "{text}");

@@ -24,6 +24,7 @@ use serde_json::{Map, Value, json};
 use crate::api::{Shared, State, lock, message, parse_query};
 use crate::generate::Person;
 use crate::ids::mix;
+use crate::scenario;
 
 /// A user of the directory: the v1 `systemuser` fields worth simulating.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,10 +59,21 @@ pub struct DirectoryUser {
 impl DirectoryUser {
     /// An activated user with MFA and TOTP, created at the start of 2024.
     pub fn new(person: &Person, firstname: &str, lastname: &str) -> Self {
+        Self::with_id(
+            &person.id,
+            &person.username,
+            &person.email,
+            firstname,
+            lastname,
+        )
+    }
+
+    /// As [`DirectoryUser::new`], for a person known by id, username and email.
+    pub fn with_id(id: &str, username: &str, email: &str, firstname: &str, lastname: &str) -> Self {
         Self {
-            id: person.id.clone(),
-            username: person.username.clone(),
-            email: person.email.clone(),
+            id: id.to_owned(),
+            username: username.to_owned(),
+            email: email.to_owned(),
             firstname: firstname.to_owned(),
             lastname: lastname.to_owned(),
             job_title: None,
@@ -199,9 +211,20 @@ pub struct DirectoryAdmin {
 
 impl DirectoryAdmin {
     pub fn new(person: &Person, firstname: &str, lastname: &str, role_name: &str) -> Self {
+        Self::with_id(&person.id, &person.email, firstname, lastname, role_name)
+    }
+
+    /// As [`DirectoryAdmin::new`], for an administrator known by id and email.
+    pub fn with_id(
+        id: &str,
+        email: &str,
+        firstname: &str,
+        lastname: &str,
+        role_name: &str,
+    ) -> Self {
         Self {
-            id: person.id.clone(),
-            email: person.email.clone(),
+            id: id.to_owned(),
+            email: email.to_owned(),
             firstname: firstname.to_owned(),
             lastname: lastname.to_owned(),
             role_name: role_name.to_owned(),
@@ -265,6 +288,20 @@ impl Directory {
             .entry(id)
             .or_default()
             .extend(people.iter().map(|p| p.id.clone()));
+        self
+    }
+
+    /// A user group with its own id and these members (user or group ids).
+    pub fn group_with_id<I, S>(mut self, id: &str, name: &str, members: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.groups.insert(id.to_owned(), name.to_owned());
+        self.members
+            .entry(id.to_owned())
+            .or_default()
+            .extend(members.into_iter().map(Into::into));
         self
     }
 
@@ -358,6 +395,144 @@ impl Directory {
             .nest("All staff", "Finance")
             .nest("All staff", "IT admins")
             .nest("All staff", "Sales")
+    }
+}
+
+impl Directory {
+    /// The directory of the scenario's company as it stands at the end of the scripted day:
+    /// everyone with their job title, department, manager (their department's head, whose
+    /// own manager is the chief executive), location and groups (All Staff, their
+    /// department's, their office's, and the access groups); the admin-console accounts and
+    /// the integrations' API-key administrators; the leaver suspended by the HR sync; the
+    /// systems engineer without the MFA the intruder removed. The back-door administrator the
+    /// intruder created and deleted is not there.
+    pub fn from_company(company: &scenario::Company) -> Directory {
+        let people = &company.people;
+        let ceo = people.iter().find(|p| p.title == "Chief Executive Officer");
+        let head_of = |department: &str| {
+            let department = if department == "Design" {
+                "Product"
+            } else {
+                department
+            };
+            people.iter().find(|p| {
+                p.department == department
+                    && (p.title.starts_with("Head of")
+                        || p.title.starts_with("Chief")
+                        || p.title.ends_with("Director"))
+            })
+        };
+        let group = |name: &str| company.groups.iter().find(|g| g.name == name);
+        let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut join = |name: &str, user_id: &str| {
+            if let Some(g) = group(name) {
+                members
+                    .entry(g.id.clone())
+                    .or_default()
+                    .push(user_id.to_owned());
+            }
+        };
+
+        let mut directory = Directory::new();
+        for person in people {
+            let manager = match head_of(person.department) {
+                Some(head) if head.user_id != person.user_id => Some(head),
+                _ => ceo.filter(|c| c.user_id != person.user_id),
+            };
+            let location = match person.base {
+                scenario::Base::London => "London office".to_owned(),
+                scenario::Base::Manchester => "Manchester office".to_owned(),
+                scenario::Base::Remote => format!("Remote ({})", person.home.geo.city),
+            };
+            let mut user = DirectoryUser::with_id(
+                &person.user_id,
+                &person.username,
+                &person.email,
+                person.first,
+                person.last,
+            )
+            .position(person.title, person.department)
+            .cost_center(&format!(
+                "LF-{}",
+                person.department.to_ascii_uppercase().replace(' ', "-")
+            ))
+            .location(&location);
+            user.company = Some("Larkfield Analytics Ltd".to_owned());
+            user.manager = manager.map(|m| m.user_id.clone());
+            user.totp_enrolled = person.mfa == scenario::Mfa::Totp;
+            if person.username == company.leaver().username {
+                user.state = "SUSPENDED".to_owned();
+                user.suspended = true;
+            }
+            if person.username == company.victim().username {
+                user.mfa_configured = false;
+                user.totp_enrolled = false;
+            }
+            if let Some(admin_id) = &person.admin_id {
+                let role = if person.username == company.head_of_it().username {
+                    "Administrator with Billing"
+                } else {
+                    "Administrator"
+                };
+                user.admin_role = Some(role.to_owned());
+                directory = directory.admin(DirectoryAdmin::with_id(
+                    admin_id,
+                    &person.email,
+                    person.first,
+                    person.last,
+                    role,
+                ));
+            }
+            directory = directory.user(user);
+
+            join("All Staff", &person.user_id);
+            let department_group = match person.department {
+                "IT" => "IT Admins",
+                "Product" | "Design" => "Product & Design",
+                other => other,
+            };
+            join(department_group, &person.user_id);
+            join(
+                match person.base {
+                    scenario::Base::London => "Office - London",
+                    scenario::Base::Manchester => "Office - Manchester",
+                    scenario::Base::Remote => "Remote",
+                },
+                &person.user_id,
+            );
+            if person.department == "IT"
+                || matches!(
+                    person.title,
+                    "DevOps Engineer" | "Site Reliability Engineer" | "Chief Technology Officer"
+                )
+            {
+                join("AWS Production", &person.user_id);
+            }
+            if matches!(
+                person.title,
+                "Engineering Manager" | "Chief Technology Officer"
+            ) {
+                join("Release Managers", &person.user_id);
+            }
+        }
+        for integration in [&company.hr_sync, &company.scim] {
+            let mut admin = DirectoryAdmin::with_id(
+                &integration.admin_id,
+                &integration.email,
+                integration.name,
+                "",
+                "Administrator",
+            );
+            // API-key accounts of integrations: no console login, so no MFA.
+            admin.enable_multi_factor = false;
+            admin.totp_enrolled = false;
+            directory = directory.admin(admin);
+        }
+        for g in &company.groups {
+            directory =
+                directory.group_with_id(&g.id, g.name, members.remove(&g.id).unwrap_or_default());
+        }
+        directory
     }
 }
 
@@ -659,6 +834,38 @@ mod tests {
 
         assert_eq!(groups.len(), 2);
         assert!(groups.contains(&group_id("All staff")));
+    }
+
+    #[test]
+    fn the_scenario_company_is_in_the_directory_with_managers_groups_and_admins() {
+        let scenario =
+            scenario::Scenario::new(7, chrono::NaiveDate::from_ymd_opt(2025, 6, 10).unwrap());
+        let company = scenario.company();
+
+        let directory = Directory::from_company(company);
+
+        let victim = &directory.users[&company.victim().user_id];
+        let head = &directory.users[&company.head_of_it().user_id];
+        assert_eq!(victim.job_title.as_deref(), Some("Systems Engineer"));
+        assert_eq!(victim.manager.as_deref(), Some(head.id.as_str()));
+        assert!(!victim.mfa_configured);
+        assert!(victim.admin_role.is_some());
+        assert!(directory.users[&company.leaver().user_id].suspended);
+        let groups: Vec<&str> = directory
+            .groups_of(&victim.id)
+            .iter()
+            .map(|id| directory.groups[id].as_str())
+            .collect();
+        for name in [
+            "All Staff",
+            "IT Admins",
+            "Office - London",
+            "AWS Production",
+        ] {
+            assert!(groups.contains(&name), "{name} missing from {groups:?}");
+        }
+        assert!(directory.admins.contains_key(&company.hr_sync.admin_id));
+        assert_eq!(directory.users.len(), company.people.len());
     }
 
     #[test]

@@ -31,7 +31,7 @@
 //! administrators (v1), a user's groups and a group's name (v2), from a [`Directory`] given
 //! per organisation, with the same credentials and faults ([`Target::Users`],
 //! [`Target::Administrators`], [`Target::Groups`], or [`Target::Directory`] for all three).
-//! An events search's `search_term` filter is applied ([`term`] rules).
+//! An events search's `search_term` filter is applied.
 //!
 //! Limitation: `/events/count`, `/events/distinct` and `/events/interval` answer 404.
 //! Full-text `q`, `fields` and `skip` of the events search are ignored.

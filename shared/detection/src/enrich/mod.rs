@@ -137,6 +137,26 @@ enum Done {
 
 type Running<'a> = FuturesUnordered<Pin<Box<dyn Future<Output = (usize, Done)> + Send + 'a>>>;
 
+/// Who a batch's alerts name: the people to look up (cache key and how to find them), and
+/// those past `max_people`.
+#[derive(Debug, Default)]
+struct Plan {
+    people: Vec<(String, PersonKey)>,
+    over_limit: HashSet<String>,
+}
+
+/// What filling one alert reads from its batch.
+struct BatchContext<'a> {
+    org: &'a str,
+    events: &'a [Event],
+    /// Events Directory Insights answered for the activity windows.
+    extra: &'a [Event],
+    cached: &'a HashMap<CacheKey, String>,
+    /// When the organisation's address history began.
+    since: DateTime<Utc>,
+    outcomes: &'a HashMap<String, Outcome>,
+}
+
 /// The enrichment use case with its ports. Built once per cold start and shared by every
 /// invocation.
 pub struct Enricher {
@@ -219,30 +239,106 @@ impl Enricher {
         let index = index(events);
         let subjects: Vec<AlertSubject> = alerts.iter().map(|a| subject(a, &index)).collect();
 
-        // 1. Who and what to look up.
-        let mut people: Vec<(String, PersonKey)> = Vec::new();
-        let mut over_limit: HashSet<String> = HashSet::new();
-        for subject in &subjects {
+        let plan = self.plan(&subjects);
+        report.people = plan.people.len();
+        let cached = self
+            .read_cache(org, &plan, &subjects, now, deadline, &mut report)
+            .await;
+        // The history reaches back to the earliest event it has seen, this batch included.
+        let earliest_in_batch = events.iter().map(|e| e.timestamp).min();
+        let since = self.history_start(org, &cached, now);
+        let since = earliest_in_batch.map_or(since, |earliest| earliest.min(since));
+
+        let (mut outcomes, mut jobs) = self.person_jobs(org, &plan, &cached, &mut report);
+        let windows: Vec<(DateTime<Utc>, DateTime<Utc>)> =
+            alerts.iter().map(|a| self.window(a)).collect();
+        let query_of = self.activity_jobs(
+            org_id,
+            &plan,
+            &subjects,
+            &windows,
+            earliest_in_batch,
+            &mut jobs,
+        );
+        let pages = self
+            .look_up(org_id, jobs, deadline, &mut outcomes, &mut report)
+            .await;
+
+        let extra: Vec<Event> = pages
+            .values()
+            .filter_map(|p| p.as_ref().ok())
+            .flat_map(|p| p.events.iter())
+            .filter_map(|raw| Event::from_value(raw.clone()).ok())
+            .collect();
+        let batch = BatchContext {
+            org,
+            events,
+            extra: &extra,
+            cached: &cached,
+            since,
+            outcomes: &outcomes,
+        };
+        for (i, alert) in alerts.iter_mut().enumerate() {
+            let page = query_of[i].and_then(|q| pages.get(&q));
+            if self.fill(alert, &subjects[i], windows[i], page, &batch) {
+                report.raised += 1;
+            }
+        }
+
+        let items = self.items_to_keep(org, &outcomes, &plan.people, events, now, since, &cached);
+        self.write_cache(&items, deadline, &mut report).await;
+
+        report.elapsed = started.elapsed();
+        debug!(
+            alerts = report.alerts,
+            people = report.people,
+            cache_hits = report.cache_hits,
+            lookups = report.lookups,
+            failed = report.failed,
+            timed_out = report.timed_out,
+            elapsed_ms = report.elapsed.as_millis() as u64,
+            "enriched a batch"
+        );
+        report
+    }
+
+    /// The distinct people of the batch's alerts, the actor of each alert first, at most
+    /// `max_people`; the rest are named but not looked up.
+    fn plan(&self, subjects: &[AlertSubject]) -> Plan {
+        let mut plan = Plan::default();
+        for subject in subjects {
             for person in [&subject.actor, &subject.target].into_iter().flatten() {
                 let key = person.key.cache_key();
-                if people.iter().any(|(k, _)| *k == key) || over_limit.contains(&key) {
+                if plan.people.iter().any(|(k, _)| *k == key) || plan.over_limit.contains(&key) {
                     continue;
                 }
-                if people.len() >= self.settings.max_people {
-                    over_limit.insert(key);
+                if plan.people.len() >= self.settings.max_people {
+                    plan.over_limit.insert(key);
                 } else {
-                    people.push((key, person.key.clone()));
+                    plan.people.push((key, person.key.clone()));
                 }
             }
         }
-        report.people = people.len();
-        let history = self.settings.address_history;
-        let mut keys: Vec<CacheKey> = people
+        plan
+    }
+
+    /// One cache read for every profile, address sighting and history start the batch needs.
+    async fn read_cache(
+        &self,
+        org: &str,
+        plan: &Plan,
+        subjects: &[AlertSubject],
+        now: DateTime<Utc>,
+        deadline: Instant,
+        report: &mut EnrichReport,
+    ) -> HashMap<CacheKey, String> {
+        let mut keys: Vec<CacheKey> = plan
+            .people
             .iter()
             .map(|(key, _)| profile_key(org, key))
             .collect();
-        if history && !alerts.is_empty() {
-            for subject in &subjects {
+        if self.settings.address_history && !subjects.is_empty() {
+            for subject in subjects {
                 if let (Some(who), Some(ip)) = (&subject.actor_identity, &subject.source_ip) {
                     keys.push(sighting_key(org, who, ip));
                 }
@@ -253,61 +349,66 @@ impl Enricher {
         }
         keys.sort();
         keys.dedup();
+        if keys.is_empty() {
+            return HashMap::new();
+        }
 
-        // 2. One cache read for everything.
-        let mut cached: HashMap<CacheKey, String> = HashMap::new();
-        if !keys.is_empty() {
-            report.cache_reads += 1;
-            match tokio::time::timeout_at(deadline, self.cache.get_many(&keys, now)).await {
-                Ok(Ok(found)) => cached = found,
-                Ok(Err(error)) => {
-                    report.cache_errors += 1;
-                    warn!(error = %error, "enrichment cache unreadable; looking everything up");
-                }
-                Err(_) => {
-                    report.cache_errors += 1;
-                    warn!("enrichment cache read ran out of time; looking everything up");
-                }
+        report.cache_reads += 1;
+        match tokio::time::timeout_at(deadline, self.cache.get_many(&keys, now)).await {
+            Ok(Ok(found)) => found,
+            Ok(Err(error)) => {
+                report.cache_errors += 1;
+                warn!(error = %error, "enrichment cache unreadable; looking everything up");
+                HashMap::new()
+            }
+            Err(_) => {
+                report.cache_errors += 1;
+                warn!("enrichment cache read ran out of time; looking everything up");
+                HashMap::new()
             }
         }
-        // The history reaches back to the earliest event it has seen, this batch included.
-        let earliest_in_batch = events.iter().map(|e| e.timestamp).min();
-        let since = self.history_start(org, &cached, now);
-        let since = earliest_in_batch.map_or(since, |earliest| earliest.min(since));
+    }
 
-        // 3. Look-ups and activity queries within the budget.
-        let mut outcomes: HashMap<String, Outcome> = HashMap::new();
-        let mut jobs: VecDeque<Job> = VecDeque::new();
-        for (key, person) in &people {
-            match cached
+    /// What the cache already answers, and a look-up for everyone else (when a directory is
+    /// configured).
+    fn person_jobs(
+        &self,
+        org: &str,
+        plan: &Plan,
+        cached: &HashMap<CacheKey, String>,
+        report: &mut EnrichReport,
+    ) -> (HashMap<String, Outcome>, VecDeque<Job>) {
+        let mut outcomes = HashMap::new();
+        let mut jobs = VecDeque::new();
+        for (key, person) in &plan.people {
+            let hit = cached
                 .get(&profile_key(org, key))
-                .and_then(|v| serde_json::from_str::<CachedPerson>(v).ok())
-            {
+                .and_then(|v| serde_json::from_str::<CachedPerson>(v).ok());
+            let outcome = match hit {
                 Some(CachedPerson::Found(profile)) => {
                     report.cache_hits += 1;
-                    outcomes.insert(
-                        key.clone(),
-                        Outcome::Found {
-                            profile,
-                            cached: true,
-                        },
-                    );
+                    Outcome::Found {
+                        profile,
+                        cached: true,
+                    }
                 }
                 Some(CachedPerson::Missing) => {
                     report.cache_hits += 1;
-                    outcomes.insert(key.clone(), Outcome::Missing { cached: true });
+                    Outcome::Missing { cached: true }
                 }
                 None if self.directory.is_some() => {
                     jobs.push_back(Job::Person(key.clone(), person.clone()));
+                    continue;
                 }
                 None => {
                     report.skipped += 1;
                     // No directory configured is a choice, not a failure: no note.
-                    outcomes.insert(key.clone(), Outcome::Skipped(None));
+                    Outcome::Skipped(None)
                 }
-            }
+            };
+            outcomes.insert(key.clone(), outcome);
         }
-        for key in &over_limit {
+        for key in &plan.over_limit {
             report.skipped += 1;
             outcomes.insert(
                 key.clone(),
@@ -317,66 +418,91 @@ impl Enricher {
                 ))),
             );
         }
+        (outcomes, jobs)
+    }
 
-        let windows: Vec<(DateTime<Utc>, DateTime<Utc>)> =
-            alerts.iter().map(|a| self.window(a)).collect();
-        // One query per person (their alerts' windows are close; the first one's is used).
-        let mut query_of: Vec<Option<usize>> = vec![None; alerts.len()];
-        if self.activity.is_some() {
-            let mut by_names: HashMap<String, usize> = HashMap::new();
-            for (i, subject) in subjects.iter().enumerate() {
-                let Some(query) =
-                    self.activity_query(org_id, subject, windows[i], earliest_in_batch)
-                else {
-                    continue;
-                };
-                let names = query.identities.join("|");
-                if let Some(&first) = by_names.get(&names) {
-                    query_of[i] = Some(first);
-                    continue;
-                }
-                by_names.insert(names, i);
-                query_of[i] = Some(i);
-                jobs.push_back(Job::Activity(i, query));
-            }
+    /// One Directory Insights query per actor (their alerts' windows are close; the first
+    /// one's is used), for actors within the batch's bound. Returns, per alert, the index of
+    /// the query whose answer it uses.
+    fn activity_jobs(
+        &self,
+        org_id: Option<&str>,
+        plan: &Plan,
+        subjects: &[AlertSubject],
+        windows: &[(DateTime<Utc>, DateTime<Utc>)],
+        earliest_in_batch: Option<DateTime<Utc>>,
+        jobs: &mut VecDeque<Job>,
+    ) -> Vec<Option<usize>> {
+        let mut query_of: Vec<Option<usize>> = vec![None; subjects.len()];
+        if self.activity.is_none() {
+            return query_of;
         }
+        let mut by_names: HashMap<String, usize> = HashMap::new();
+        for (i, subject) in subjects.iter().enumerate() {
+            let within_bound = subject
+                .actor
+                .as_ref()
+                .is_some_and(|a| !plan.over_limit.contains(&a.key.cache_key()));
+            if !within_bound {
+                continue;
+            }
+            let Some(query) = self.activity_query(org_id, subject, windows[i], earliest_in_batch)
+            else {
+                continue;
+            };
+            let names = query.identities.join("|");
+            if let Some(&first) = by_names.get(&names) {
+                query_of[i] = Some(first);
+                continue;
+            }
+            by_names.insert(names, i);
+            query_of[i] = Some(i);
+            jobs.push_back(Job::Activity(i, query));
+        }
+        query_of
+    }
 
-        let mut pages: HashMap<usize, Result<ActivityPage, String>> = HashMap::new();
+    /// Runs the look-ups and queries within the budget: each person's outcome goes into
+    /// `outcomes`, each query's answer (or why there is none) is returned.
+    async fn look_up(
+        &self,
+        org_id: Option<&str>,
+        jobs: VecDeque<Job>,
+        deadline: Instant,
+        outcomes: &mut HashMap<String, Outcome>,
+        report: &mut EnrichReport,
+    ) -> HashMap<usize, Result<ActivityPage, String>> {
+        let mut pages = HashMap::new();
         let unfinished = self
-            .run_jobs(
-                org_id,
-                jobs,
-                deadline,
-                &mut report,
-                |done, report| match done {
-                    Done::Person(key, result) => {
-                        let outcome = match result {
-                            Ok(Some(profile)) => Outcome::Found {
-                                profile,
-                                cached: false,
-                            },
-                            Ok(None) => {
-                                report.not_found += 1;
-                                Outcome::Missing { cached: false }
-                            }
-                            Err(error) => {
-                                report.failed += 1;
-                                warn!(person = %key, error = %error, "directory look-up failed");
-                                Outcome::Failed(error.to_string())
-                            }
-                        };
-                        outcomes.insert(key, outcome);
-                    }
-                    Done::Activity(i, result) => {
-                        if let Err(error) = &result {
-                            report.failed += 1;
-                            warn!(error = %error, "related-activity query failed");
+            .run_jobs(org_id, jobs, deadline, report, |done, report| match done {
+                Done::Person(key, result) => {
+                    let outcome = match result {
+                        Ok(Some(profile)) => Outcome::Found {
+                            profile,
+                            cached: false,
+                        },
+                        Ok(None) => {
+                            report.not_found += 1;
+                            Outcome::Missing { cached: false }
                         }
-                        pages.insert(i, result.map_err(|e| e.to_string()));
+                        Err(error) => {
+                            report.failed += 1;
+                            warn!(person = %key, error = %error, "directory look-up failed");
+                            Outcome::Failed(error.to_string())
+                        }
+                    };
+                    outcomes.insert(key, outcome);
+                }
+                Done::Activity(i, result) => {
+                    if let Err(error) = &result {
+                        report.failed += 1;
+                        warn!(error = %error, "related-activity query failed");
                     }
-                },
-            )
+                    pages.insert(i, result.map_err(|e| e.to_string()));
+                }
+            })
             .await;
+
         for job in unfinished {
             report.timed_out += 1;
             match job {
@@ -401,105 +527,96 @@ impl Enricher {
                 "enrichment look-ups ran out of time; those alerts go out without them"
             );
         }
+        pages
+    }
 
-        // 4. Fill each alert.
-        let extra: Vec<Event> = pages
-            .values()
-            .filter_map(|p| p.as_ref().ok())
-            .flat_map(|p| p.events.iter())
-            .filter_map(|raw| Event::from_value(raw.clone()).ok())
-            .collect();
-        for (i, alert) in alerts.iter_mut().enumerate() {
-            let subject = &subjects[i];
-            let mut enrichment = alert.enrichment.take().unwrap_or_default();
+    /// Fills one alert's enrichment; true when its severity was raised.
+    fn fill(
+        &self,
+        alert: &mut Alert,
+        subject: &AlertSubject,
+        window: (DateTime<Utc>, DateTime<Utc>),
+        page: Option<&Result<ActivityPage, String>>,
+        batch: &BatchContext<'_>,
+    ) -> bool {
+        let mut enrichment = alert.enrichment.take().unwrap_or_default();
 
-            for (role, person) in [
-                (Role::Actor, &subject.actor),
-                (Role::Target, &subject.target),
-            ] {
-                let Some(person) = person else { continue };
-                let key = person.key.cache_key();
-                let outcome = outcomes
-                    .get(&key)
-                    .cloned()
-                    .unwrap_or(Outcome::Skipped(None));
-                enrichment.people.push(person_context(
-                    role,
-                    &person.identity,
-                    outcome,
-                    &mut enrichment.notes,
-                ));
-            }
-
-            enrichment.address = subject.source_ip.as_deref().and_then(|ip| {
-                self.address_context(org, ip, alert, subject, events, &cached, since, history)
-            });
-
-            let page = query_of[i].and_then(|q| pages.get(&q));
-            if let Some(Err(reason)) = page {
-                enrichment.notes.push(bounded(&format!(
-                    "related activity is incomplete: {reason}"
-                )));
-            }
-            if let Some(actor) = &subject.actor {
-                let own: HashSet<&str> = alert.event_ids.iter().map(String::as_str).collect();
-                let (queried, truncated) = match page {
-                    Some(Ok(page)) => (true, page.truncated),
-                    _ => (false, false),
-                };
-                enrichment.activity = Some(activity::summarise(
-                    &actor.identity,
-                    &subject.actor_names,
-                    &own,
-                    events.iter().chain(extra.iter()),
-                    windows[i],
-                    queried,
-                    truncated,
-                ));
-            }
-
-            if let Some(raised_by) = self.raise(alert, &enrichment) {
-                report.raised += 1;
-                enrichment.notes.push(raised_by);
-            }
-            enrichment.notes.dedup();
-            alert.enrichment = (!enrichment.is_empty()).then_some(enrichment);
+        for (role, person) in [
+            (Role::Actor, &subject.actor),
+            (Role::Target, &subject.target),
+        ] {
+            let Some(person) = person else { continue };
+            let outcome = batch
+                .outcomes
+                .get(&person.key.cache_key())
+                .cloned()
+                .unwrap_or(Outcome::Skipped(None));
+            enrichment.people.push(person_context(
+                role,
+                &person.identity,
+                outcome,
+                &mut enrichment.notes,
+            ));
         }
 
-        // 5. One cache write for what was learnt.
-        let items = self.items_to_keep(org, &outcomes, &people, events, now, since, &cached);
+        enrichment.address = subject
+            .source_ip
+            .as_deref()
+            .and_then(|ip| self.address_context(ip, alert, subject, batch));
+
+        if let Some(Err(reason)) = page {
+            enrichment.notes.push(bounded(&format!(
+                "related activity is incomplete: {reason}"
+            )));
+        }
+        if let Some(actor) = &subject.actor {
+            let own: HashSet<&str> = alert.event_ids.iter().map(String::as_str).collect();
+            let (queried, truncated) = match page {
+                Some(Ok(page)) => (true, page.truncated),
+                _ => (false, false),
+            };
+            enrichment.activity = Some(activity::summarise(
+                &actor.identity,
+                &subject.actor_names,
+                &own,
+                batch.events.iter().chain(batch.extra.iter()),
+                window,
+                queried,
+                truncated,
+            ));
+        }
+
+        let raised = self.raise(alert, &enrichment);
+        if let Some(note) = &raised {
+            enrichment.notes.push(note.clone());
+        }
+        enrichment.notes.dedup();
+        alert.enrichment = (!enrichment.is_empty()).then_some(enrichment);
+        raised.is_some()
+    }
+
+    /// One cache write for what was learnt; it gets at least [`MIN_WRITE_TIME`].
+    async fn write_cache(&self, items: &[CacheItem], deadline: Instant, report: &mut EnrichReport) {
         report.sightings = items
             .iter()
             .filter(|i| i.key.pk.starts_with("seen#") && i.key.sk != SINCE)
             .count();
-        if !items.is_empty() {
-            report.cache_writes += 1;
-            let write_deadline = deadline.max(Instant::now() + MIN_WRITE_TIME);
-            match tokio::time::timeout_at(write_deadline, self.cache.put_many(&items)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => {
-                    report.cache_errors += 1;
-                    warn!(error = %error, "enrichment cache write failed; next batch looks up again");
-                }
-                Err(_) => {
-                    report.cache_errors += 1;
-                    warn!("enrichment cache write ran out of time");
-                }
+        if items.is_empty() {
+            return;
+        }
+        report.cache_writes += 1;
+        let write_deadline = deadline.max(Instant::now() + MIN_WRITE_TIME);
+        match tokio::time::timeout_at(write_deadline, self.cache.put_many(items)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                report.cache_errors += 1;
+                warn!(error = %error, "enrichment cache write failed; next batch looks up again");
+            }
+            Err(_) => {
+                report.cache_errors += 1;
+                warn!("enrichment cache write ran out of time");
             }
         }
-
-        report.elapsed = started.elapsed();
-        debug!(
-            alerts = report.alerts,
-            people = report.people,
-            cache_hits = report.cache_hits,
-            lookups = report.lookups,
-            failed = report.failed,
-            timed_out = report.timed_out,
-            elapsed_ms = report.elapsed.as_millis() as u64,
-            "enriched a batch"
-        );
-        report
     }
 
     /// Runs jobs a few at a time until all finished or the deadline passed; returns the jobs
@@ -659,17 +776,12 @@ impl Enricher {
         now
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn address_context(
         &self,
-        org: &str,
         ip: &str,
         alert: &Alert,
         subject: &AlertSubject,
-        events: &[Event],
-        cached: &HashMap<CacheKey, String>,
-        since: DateTime<Utc>,
-        history: bool,
+        batch: &BatchContext<'_>,
     ) -> Option<AddressContext> {
         let parsed = parse_address(ip)?;
         let mut context = AddressContext {
@@ -678,24 +790,25 @@ impl Enricher {
             internal: is_internal(parsed),
             ..AddressContext::default()
         };
-        if !history {
+        if !self.settings.address_history {
             return Some(context);
         }
         let Some(who) = &subject.actor_identity else {
             return Some(context);
         };
-        let earlier_in_batch = events.iter().any(|e| {
+        let earlier_in_batch = batch.events.iter().any(|e| {
             e.timestamp < alert.first_seen
                 && sighting(e).is_some_and(|(w, a)| w == *who && a == parsed.to_string())
         });
         // A sighting stamped before the alert means the person used the address before; one
         // stamped at or after it was written by this very activity (a redelivered batch).
-        let earlier_in_cache = cached
-            .get(&sighting_key(org, who, &parsed.to_string()))
+        let earlier_in_cache = batch
+            .cached
+            .get(&sighting_key(batch.org, who, &parsed.to_string()))
             .and_then(|v| DateTime::parse_from_rfc3339(v).ok())
             .is_some_and(|t| t.with_timezone(&Utc) < alert.first_seen);
         context.seen_before = Some(earlier_in_batch || earlier_in_cache);
-        context.history_since = Some(since);
+        context.history_since = Some(batch.since);
         Some(context)
     }
 

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use jcwatch_model::enrichment::{Enrichment, PersonContext, Profile, Role};
+use jcwatch_model::enrichment::{AccountKind, Enrichment, PersonContext, Profile, Role};
 
 use crate::escape::{clean_line, email_line, slack_code, slack_plain};
 
@@ -26,7 +26,7 @@ fn role_label(role: Role) -> &'static str {
     }
 }
 
-/// `Jane Doe <jane.doe@example.com>, administrator (Administrator with Billing)`.
+/// `Jane Doe <jane.doe@example.com>, JumpCloud admin role Administrator with Billing`.
 fn headline(profile: &Profile) -> String {
     let mut text = profile.display_name().to_string();
     if let Some(email) = &profile.email
@@ -36,7 +36,7 @@ fn headline(profile: &Profile) -> String {
     }
     if profile.is_admin() {
         match profile.admin.as_ref().and_then(|a| a.role.as_deref()) {
-            Some(role) => text.push_str(&format!(", JumpCloud administrator ({role})")),
+            Some(role) => text.push_str(&format!(", JumpCloud admin role {role}")),
             None => text.push_str(", JumpCloud administrator"),
         }
     }
@@ -97,7 +97,13 @@ fn account_line(profile: &Profile) -> String {
     if profile.account_locked == Some(true) {
         parts.push("LOCKED".to_string());
     }
-    parts.push(profile.mfa.describe());
+    // An administrator's record says how they sign in to the console, not to the portal.
+    match profile.kind {
+        AccountKind::Administrator => {
+            parts.push(format!("console login: {}", profile.mfa.describe()))
+        }
+        AccountKind::User => parts.push(profile.mfa.describe()),
+    }
     if let Some(created) = profile.created {
         parts.push(format!("created {}", created.format("%Y-%m-%d")));
     }
