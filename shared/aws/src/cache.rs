@@ -23,10 +23,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, KeysAndAttributes,
-    PutRequest, ScalarAttributeType, WriteRequest,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, WriteRequest};
 use chrono::{DateTime, Utc};
 use jcwatch_detection::enrich::cache::{CacheError, CacheItem, CacheKey, EnrichmentCache};
 
@@ -242,32 +239,7 @@ fn write_request(item: &CacheItem) -> Result<WriteRequest, String> {
 /// Creates a cache table the way the Terraform module does (for tests and local trials):
 /// on-demand, `pk`/`sk` strings, TTL on `expires_at`.
 pub async fn create_cache_table(client: &Client, table: &str) -> Result<(), String> {
-    let key = |name: &str, kind| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .map_err(|e| e.to_string())
-    };
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .map_err(|e| e.to_string())
-    };
-    client
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(key("pk", KeyType::Hash)?)
-        .key_schema(key("sk", KeyType::Range)?)
-        .attribute_definitions(attribute("pk")?)
-        .attribute_definitions(attribute("sk")?)
-        .send()
-        .await
-        .map_err(|e| DisplayErrorContext(e).to_string())?;
-    crate::alerts::enable_ttl(client, table).await
+    crate::state::create_key_pair_table(client, table).await
 }
 
 #[cfg(test)]

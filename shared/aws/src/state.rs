@@ -329,6 +329,12 @@ fn number(value: i64) -> AttributeValue {
 
 /// Creates a state table the way the Terraform module does (for tests and local trials).
 pub async fn create_state_table(client: &Client, table: &str) -> Result<(), String> {
+    create_key_pair_table(client, table).await
+}
+
+/// Creates an on-demand table keyed by `pk` and `sk` strings with TTL on `expires_at`, the
+/// shape of the state and enrichment-cache tables.
+pub(crate) async fn create_key_pair_table(client: &Client, table: &str) -> Result<(), String> {
     let key = |name: &str, kind| {
         KeySchemaElement::builder()
             .attribute_name(name)
